@@ -25,7 +25,8 @@
 #include "model/graph.h"
 
 /* Decodes buf into the empty graph g. Constants may point into buf: the caller keeps buf alive as
- * long as g (model.c stores the mapping in g->map or g->buf_owned). */
+ * long as g (model.c stores the mapping in g->map or g->buf_owned). On error g holds a partial graph
+ * that the caller still frees. */
 cl_status cl_onnx_decode(cl_graph *g, const uint8_t *buf, size_t len, cl_error *err) CL_MUST_CHECK;
 
 /* Decodes one serialized TensorProto into *out (data always copied and owned). Used by tensor files
