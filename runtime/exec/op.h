@@ -72,6 +72,10 @@ typedef struct cl_op_def {
    * tensor, a layout change where the bytes are the same): then run is never called and the
    * executor gives both values one buffer. Called after layouts are final. */
   int (*is_view)(const cl_graph *g, const cl_node *n);
+
+  /* Bit i set: input i must be constant (weights, axes, pads, scales, a target shape...). A graph
+   * input in such a slot that the caller gives with data at load time is bound by value. */
+  unsigned const_inputs;
 } cl_op_def;
 
 /* The operator for (op_type, domain) or NULL. domain "" and "ai.onnx" are the default domain. */
@@ -87,6 +91,7 @@ extern const cl_op_group cl_ops_spatial;     /* Conv, ConvTranspose, pools, Resi
 extern const cl_op_group cl_ops_elementwise; /* unary, binary, Clip, activations, Max/Min, Cast */
 extern const cl_op_group cl_ops_tensor;      /* shape ops, axis ops, Gemm, MatMul, Gather, ... */
 extern const cl_op_group cl_ops_layout;      /* cleave.ToNHWC, cleave.ToPlain */
+extern const cl_op_group cl_ops_fused;       /* cleave.Chain (made by the fusion pass) */
 
 /* Shared helpers for kernels. */
 

@@ -8,6 +8,7 @@ static const cl_op_group *const groups[] = {
     &cl_ops_elementwise,
     &cl_ops_tensor,
     &cl_ops_layout,
+    &cl_ops_fused,
 };
 
 const cl_op_def *cl_op_find(const char *op_type, const char *domain) {

@@ -35,7 +35,7 @@ void cl_attr_release(cl_attr *a) {
   memset(a, 0, sizeof *a);
 }
 
-static void node_release(cl_node *n) {
+void cl_node_release(cl_node *n) {
   if (n->op && n->op->free_params) n->op->free_params(n->params);
   else free(n->params);
   for (int i = 0; i < n->n_attrs; i++) cl_attr_release(&n->attrs[i]);
@@ -51,7 +51,7 @@ static void node_release(cl_node *n) {
 void cl_graph_free(cl_graph **pg) {
   if (!pg || !*pg) return;
   cl_graph *g = *pg;
-  for (int i = 0; i < g->n_nodes; i++) node_release(&g->nodes[i]);
+  for (int i = 0; i < g->n_nodes; i++) cl_node_release(&g->nodes[i]);
   for (int i = 0; i < g->n_values; i++) {
     free(g->values[i].name);
     if (g->values[i].data_owned) free(g->values[i].data);
@@ -117,10 +117,11 @@ cl_status cl_value_set_shape(cl_value *v, cl_dtype dtype, int rank, const int64_
   cl_error tmp = {0};
   if (cl_shape_numel(rank, dims, es, &numel, &tmp) != CL_OK)
     return cl_error_set(err, tmp.status, "tensor '%s': %s", v->name, tmp.msg);
+  int64_t copy[CL_MAX_RANK] = {0};
+  if (rank > 0) memcpy(copy, dims, (size_t)rank * sizeof *dims); /* dims may be v->dims */
   v->dtype = dtype;
   v->rank = rank;
-  memset(v->dims, 0, sizeof v->dims);
-  if (rank > 0) memcpy(v->dims, dims, (size_t)rank * sizeof *dims);
+  memcpy(v->dims, copy, sizeof v->dims);
   v->nbytes = numel * es;
   return CL_OK;
 }
@@ -181,7 +182,7 @@ int cl_graph_add_node(cl_graph *g, const char *name, const char *op_type, const 
   n->act_min = -INFINITY;
   n->act_max = INFINITY;
   if (!n->name || !n->op_type || !n->domain || !n->in || !n->out) {
-    node_release(n);
+    cl_node_release(n);
     goto nomem;
   }
   return g->n_nodes++;
@@ -312,7 +313,7 @@ cl_status cl_node_error(cl_error *err, const cl_node *n, cl_status s, const char
 
 cl_status cl_node_axis(const cl_node *n, int64_t axis, int rank, int *out, cl_error *err) {
   if (axis < -rank || axis >= rank || rank == 0)
-    return cl_node_error(err, n, CL_ERR_ARG, "axis %lld out of range for rank %d", (long long)axis,
+    return cl_node_error(err, n, CL_ERR_SHAPE, "axis %lld out of range for rank %d", (long long)axis,
                          rank);
   *out = (int)(axis < 0 ? axis + rank : axis);
   return CL_OK;

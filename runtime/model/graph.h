@@ -27,7 +27,9 @@ typedef struct cl_value {
   int64_t dims[CL_MAX_RANK];  /* logical (ONNX) order; -1 for a dynamic dim before binding */
   cl_layout layout;           /* physical layout of the bytes (constants: always PLAIN) */
   size_t nbytes;              /* set with the shape */
-  void *data;                 /* constants only: PLAIN bytes, nbytes long, at least 4-byte aligned */
+  void *data;                 /* constants only: PLAIN bytes, nbytes long, at least 4-byte aligned;
+                               * when it points into the file (data_owned 0) nothing follows nbytes:
+                               * kernels must not over-read constants with SIMD */
   int data_owned;             /* 1: data was malloc'd and the graph frees it */
   int is_const;               /* 1: data holds the value (initializer, Constant node, folded) */
   int producer;               /* node index, -1 for graph inputs and constants */
@@ -46,13 +48,14 @@ typedef struct cl_attr {
   cl_attr_type type;
   float f;           /* FLOAT */
   int64_t i;         /* INT */
-  char *s;           /* STRING: owned, NUL-terminated (s_len bytes before the NUL) */
+  char *s;           /* STRING: owned, NUL-terminated (s_len bytes before the NUL); STRINGS: the n
+                      * strings back to back, each NUL-terminated, s_len = total bytes - 1 */
   size_t s_len;
   float *floats;     /* FLOATS: owned, n entries */
   int64_t *ints;     /* INTS: owned, n entries */
   int n;
   cl_tensor t;       /* TENSOR: t.data is owned iff t.owns_data (else it points into the file map) */
-} cl_attr;
+} cl_attr;            /* GRAPH and GRAPHS attributes are placeholders: no payload is kept */
 
 /* === Nodes === */
 typedef struct cl_node {
@@ -127,6 +130,9 @@ int cl_graph_add_node(cl_graph *g, const char *name, const char *op_type, const 
 /* Appends a copy of attr (deep copy) to node. */
 cl_status cl_node_add_attr(cl_node *n, const cl_attr *attr, cl_error *err) CL_MUST_CHECK;
 
+/* Frees what a node owns (params through its op) and zeroes it. */
+void cl_node_release(cl_node *n);
+
 /* Frees what an attribute owns. */
 void cl_attr_release(cl_attr *a);
 
@@ -152,7 +158,7 @@ int cl_node_input_count(const cl_node *n);
 cl_status cl_node_error(cl_error *err, const cl_node *n, cl_status s, const char *fmt, ...)
     CL_PRINTF(4, 5);
 
-/* Normalises an axis in [-rank, rank) to [0, rank); CL_ERR_ARG naming the node otherwise. */
+/* Normalises an axis in [-rank, rank) to [0, rank); CL_ERR_SHAPE naming the node otherwise. */
 cl_status cl_node_axis(const cl_node *n, int64_t axis, int rank, int *out, cl_error *err) CL_MUST_CHECK;
 
 /* Reads a constant integer input (int64 or int32, rank 0 or 1) into a malloc'd int64 array:

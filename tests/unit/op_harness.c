@@ -183,7 +183,10 @@ cl_status h_run(cl_graph *g, int node, cl_layout layout, int threads, cl_error *
   cl_kernel_ctx k = {pool, ptr};
   void *state = NULL;
   int viewed = n->op->is_view && n->op->is_view(g, n);
-  if (viewed) ptr[n->out[0]] = ptr[n->in[0]];
+  if (viewed) {
+    free(ptr[n->out[0]]);
+    ptr[n->out[0]] = ptr[n->in[0]];
+  }
   s = n->op->prepare ? n->op->prepare(g, n, &k, &state, err) : CL_OK;
   if (s == CL_OK && !viewed) s = n->op->run(g, n, state, &k);
   if (n->op->release) n->op->release(state);

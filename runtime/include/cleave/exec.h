@@ -36,7 +36,8 @@ void cl_exec_free(cl_exec_t **ex);
 
 /* The buffer of a value, in the value's layout (cl_value_info.layout), and its size. Constants give
  * their read-only data. The buffer belongs to the executor and keeps its address for its life; its
- * contents are valid from the value's producer until its last reader has run. */
+ * contents are valid from the value's producer until its last reader has run (graph inputs and
+ * outputs: until the next cl_exec_set_input or run overwrites them). */
 void *cl_exec_buffer(cl_exec_t *ex, int value, size_t *nbytes);
 
 /* Runs nodes [begin, end), 0 <= begin <= end <= n. Errors: CL_ERR_ARG (range), CL_ERR_BACKEND. */

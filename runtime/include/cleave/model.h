@@ -25,9 +25,11 @@ extern "C" {
 typedef struct cl_model cl_model_t;
 
 typedef struct cl_model_options {
-  /* Shapes (and dtypes) of the graph inputs, in graph-input order; only dtype, rank and dims are
-   * read. They bind dynamic dimensions and must agree with every static one. n_inputs may be 0 when
-   * the model has no dynamic dimension. The caller keeps the array. */
+  /* Shapes (and dtypes) of the graph inputs, in graph-input order. They bind dynamic dimensions and
+   * must agree with every static one. n_inputs may be 0 when the model has no dynamic dimension.
+   * An input given with data that an operator needs constant (weights, axes, pads, scales, a target
+   * shape: cleave's shapes are static and its weights packed once) is bound by value too: it becomes
+   * a constant and cl_exec_set_input accepts only that same value. The caller keeps the array. */
   const cl_tensor *inputs;
   int n_inputs;
   /* Refuse files larger than this (0: 2 GiB, ONNX's own limit). */
@@ -43,6 +45,10 @@ typedef struct cl_model_options {
  * CL_ERR_NOMEM. On success *out owns everything; free it with cl_model_free. */
 cl_status cl_model_load(const char *path, const cl_model_options *opt, cl_model_t **out,
                         cl_error *err) CL_MUST_CHECK;
+
+/* The same from bytes in memory (the fuzzers use it). The bytes are copied: the caller keeps buf. */
+cl_status cl_model_load_buffer(const uint8_t *buf, size_t len, const cl_model_options *opt,
+                               cl_model_t **out, cl_error *err) CL_MUST_CHECK;
 
 /* Frees the model and sets *m to NULL. Safe on NULL and on *m == NULL. Every executor made from
  * the model must be freed first. */
