@@ -16,7 +16,7 @@ int dev_read_inputs(const dev_config *cfg, cl_tensor *ts) {
   for (int i = 0; i < cfg->n_inputs; i++) {
     cl_error err = {0};
     if (cl_tensorfile_read(cfg->inputs[i], &ts[i], &err) != CL_OK) {
-      fprintf(stderr, "cleave-device: input '%s': %s\n", cfg->inputs[i], err.msg);
+      fprintf(stderr, "cleave-device: %s\n", err.msg); /* the message names the file */
       for (int j = 0; j < i; j++) cl_tensor_release(&ts[j]);
       return 1;
     }
