@@ -5,11 +5,12 @@
 
 BUILD     ?= build
 FUZZBUILD ?= build-fuzz
+ASANBUILD ?= build-asan
 TESTDATA  ?= $(BUILD)/testdata
 JOBS      ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build testdata test unit fuzz demo bench-local clean
+.PHONY: all deps build testdata test unit sanitize fuzz demo bench-local clean
 
 all: build
 
@@ -28,13 +29,22 @@ testdata: deps
 unit: build testdata
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
+# Every test again under AddressSanitizer and UndefinedBehaviorSanitizer (clang); any report fails.
+sanitize: deps testdata
+	cmake -S . -B $(ASANBUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCLEAVE_SANITIZE=address,undefined >/dev/null
+	cmake --build $(ASANBUILD) -j$(JOBS)
+	ln -sfn $(abspath $(TESTDATA)) $(ASANBUILD)/testdata
+	cd $(ASANBUILD) && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	  ctest --output-on-failure -j$(JOBS)
+
 fuzz: deps
 	cmake -S . -B $(FUZZBUILD) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCLEAVE_FUZZ=ON >/dev/null
 	cmake --build $(FUZZBUILD) -j$(JOBS) --target cleave-fuzzers
 	tests/fuzz/run-fuzzers.sh $(FUZZBUILD) $(FUZZ_SECONDS)
 
-test: unit fuzz
+test: unit sanitize fuzz
 
 demo: build testdata
 	@scripts/demo.sh $(BUILD) $(TESTDATA)
@@ -43,4 +53,4 @@ bench-local: build testdata
 	@scripts/bench-local.sh $(BUILD) $(TESTDATA)
 
 clean:
-	rm -rf $(BUILD) $(FUZZBUILD)
+	rm -rf $(BUILD) $(FUZZBUILD) $(ASANBUILD)

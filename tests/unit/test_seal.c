@@ -395,8 +395,8 @@ Test(sealed, one_flipped_bit_anywhere_is_refused_and_the_session_is_unchanged) {
     sealed_msg bad = m;
     size_t byte = bit / 8;
     uint8_t *p = byte < sizeof m.ad                      ? bad.ad + byte
-                 : byte < sizeof m.ad + sizeof m.payload ? bad.payload + byte - sizeof m.ad
-                                                         : bad.tag + byte - sizeof m.ad - sizeof m.payload;
+                 : byte < sizeof m.ad + sizeof m.payload ? bad.payload + (byte - sizeof m.ad)
+                                                         : bad.tag + (byte - sizeof m.ad - sizeof m.payload);
     *p ^= (uint8_t)(1u << (bit % 8));
     cl_error err = {0};
     cr_assert_eq(open_copy(&ws, &bad, &err), CL_ERR_AUTH, "flipped bit %zu accepted", bit);
