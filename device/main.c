@@ -1,11 +1,13 @@
-/* cleave-device: runs a model on this device, or (later) split with an edge worker.
+/* cleave-device: runs a model on this device, or split with an edge worker (--edge).
  * Exit status: 0 done, 1 failed at run time (one line on stderr), 2 bad usage. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cleave/codec.h"
 #include "cleave/model.h"
+#include "cleave/split.h"
 #include "cleave/tensorfile.h"
 #include "local.h"
 
@@ -13,9 +15,14 @@ static void usage(FILE *f) {
   fprintf(f,
           "usage: cleave-device --model M.onnx --input IN [--input IN]... [--output OUT]...\n"
           "                     [--threads N] [--repeat N] [--stats FILE.json] [--profile] [--quiet]\n"
+          "       cleave-device --model M.onnx --input IN... --edge ENDPOINT --cut N --key dev.key\n"
+          "                     --edge-pub edge.pub [--codec C] [--inflight K] [--timeout MS]\n"
+          "                     [--insecure] [--output OUT]... [--repeat N] [--stats FILE.json]\n"
           "       cleave-device --model M.onnx [--input IN]... --list-cuts\n"
           "\n"
-          "Runs an ONNX model on this host with cleave's runtime (XNNPACK).\n"
+          "Runs an ONNX model on this host with cleave's runtime (XNNPACK), whole or split with\n"
+          "cleave-edge: nodes [0, N) here, the frontier tensors encoded, sealed and sent,\n"
+          "[N, n) there.\n"
           "\n"
           "  --model M.onnx     the model\n"
           "  --input IN         an input tensor file (.pb ONNX TensorProto or .npy), in graph-input\n"
@@ -25,6 +32,15 @@ static void usage(FILE *f) {
           "  --repeat N         run N timed inferences after one warm-up (default: one run)\n"
           "  --stats FILE.json  write timing statistics as JSON (runs, median_ms, p90_ms, ...)\n"
           "  --list-cuts        print every cut of cleave's graph with its frontier tensors and bytes\n"
+          "  --edge ENDPOINT    split with the cleave-edge at ENDPOINT (e.g. tcp://10.0.0.2:5555)\n"
+          "  --cut N            nodes [0, N) run here, 0 <= N <= n (see --list-cuts)\n"
+          "  --key dev.key      this device's key pair (cleave-keygen)\n"
+          "  --edge-pub edge.pub  the edge's public key (pinned)\n"
+          "  --codec C          frontier codec: raw (default), f16, int8, int8c, with +shuffle,\n"
+          "                     +nolz4 (docs/CODEC.md); outputs come back lossless\n"
+          "  --inflight K       requests in flight at once with --repeat (default 1, at most 64)\n"
+          "  --timeout MS       handshake and per-request deadline (default 10000)\n"
+          "  --insecure         no encryption, no authentication (the edge too): tests only\n"
           "  --profile          print the time per operator type (median run)\n"
           "  --quiet            print nothing but errors\n"
           "  --help, --version\n"
@@ -43,6 +59,40 @@ static int parse_int(const char *s, const char *flag, int lo, int hi, int *out) 
   return 0;
 }
 
+/* The split options: all or none. Returns -1 to go on, else the exit status. */
+static int check_split_args(const dev_config *cfg) {
+  cl_codec codec;
+  cl_error err = {0};
+  if (cl_codec_parse(cfg->codec, &codec, &err) != CL_OK) {
+    fprintf(stderr, "cleave-device: --codec: %s\n", err.msg);
+    return 2;
+  }
+  if (!cfg->edge) {
+    int split_only = cfg->cut >= 0 || cfg->key_path || cfg->edge_pub || cfg->insecure;
+    if (split_only && !cfg->list_cuts) {
+      fprintf(stderr, "cleave-device: --cut, --key, --edge-pub and --insecure need --edge\n");
+      return 2;
+    }
+    return -1;
+  }
+  const char *missing = cfg->cut < 0 ? "--cut" : NULL;
+  if (!missing && !cfg->insecure)
+    missing = !cfg->key_path ? "--key" : !cfg->edge_pub ? "--edge-pub" : NULL;
+  if (missing) {
+    fprintf(stderr, "cleave-device: --edge needs %s (see --help)\n", missing);
+    return 2;
+  }
+  if (cfg->insecure && (cfg->key_path || cfg->edge_pub)) {
+    fprintf(stderr, "cleave-device: --insecure takes no --key or --edge-pub\n");
+    return 2;
+  }
+  if (cfg->profile) {
+    fprintf(stderr, "cleave-device: --profile is for local runs\n");
+    return 2;
+  }
+  return -1;
+}
+
 /* Returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, dev_config *cfg) {
   static const struct option opts[] = {
@@ -50,11 +100,19 @@ static int parse_args(int argc, char **argv, dev_config *cfg) {
       {"output", required_argument, 0, 'o'}, {"threads", required_argument, 0, 't'},
       {"repeat", required_argument, 0, 'r'}, {"stats", required_argument, 0, 's'},
       {"list-cuts", no_argument, 0, 'l'},    {"quiet", no_argument, 0, 'q'},
-      {"profile", no_argument, 0, 'p'},
+      {"profile", no_argument, 0, 'p'},      {"edge", required_argument, 0, 'e'},
+      {"cut", required_argument, 0, 'c'},    {"key", required_argument, 0, 'k'},
+      {"edge-pub", required_argument, 0, 'P'}, {"codec", required_argument, 0, 'C'},
+      {"inflight", required_argument, 0, 'F'}, {"timeout", required_argument, 0, 'T'},
+      {"insecure", no_argument, 0, 'I'},
       {"help", no_argument, 0, 'h'},         {"version", no_argument, 0, 'V'},
       {0, 0, 0, 0}};
   memset(cfg, 0, sizeof *cfg);
   cfg->threads = 1;
+  cfg->cut = -1;
+  cfg->codec = "raw";
+  cfg->inflight = 1;
+  cfg->timeout_ms = CL_SPLIT_DEFAULT_TIMEOUT_MS;
   int c;
   opterr = 0;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -75,6 +133,18 @@ static int parse_args(int argc, char **argv, dev_config *cfg) {
     case 'l': cfg->list_cuts = 1; break;
     case 'q': cfg->quiet = 1; break;
     case 'p': cfg->profile = 1; break;
+    case 'e': cfg->edge = optarg; break;
+    case 'c':
+      if (strcmp(optarg, "auto") == 0)
+        return fprintf(stderr, "cleave-device: --cut auto needs a plan (not yet): give a number\n"), 2;
+      rc = parse_int(optarg, "--cut", 0, 1 << 30, &cfg->cut);
+      break;
+    case 'k': cfg->key_path = optarg; break;
+    case 'P': cfg->edge_pub = optarg; break;
+    case 'C': cfg->codec = optarg; break;
+    case 'F': rc = parse_int(optarg, "--inflight", 1, CL_SPLIT_MAX_INFLIGHT, &cfg->inflight); break;
+    case 'T': rc = parse_int(optarg, "--timeout", 1, 3600000, &cfg->timeout_ms); break;
+    case 'I': cfg->insecure = 1; break;
     case 'h': usage(stdout); return 0;
     case 'V': printf("cleave-device %s\n", cl_version()); return 0;
     default:
@@ -91,7 +161,7 @@ static int parse_args(int argc, char **argv, dev_config *cfg) {
     fprintf(stderr, "cleave-device: --model is required (see --help)\n");
     return 2;
   }
-  return -1;
+  return check_split_args(cfg);
 }
 
 int main(int argc, char **argv) {
@@ -117,8 +187,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "cleave-device: the model has %d outputs, %d --output given\n",
             cl_model_output_count(m), cfg.n_outputs);
     rc = 2;
+  } else if (cfg.edge && cfg.cut > cl_model_node_count(m)) {
+    fprintf(stderr, "cleave-device: --cut %d is outside [0, %d] (the graph has %d nodes)\n", cfg.cut,
+            cl_model_node_count(m), cl_model_node_count(m));
+    rc = 2;
   } else {
-    rc = dev_run_local(&cfg, m, inputs);
+    rc = cfg.edge ? dev_run_split(&cfg, m, inputs) : dev_run_local(&cfg, m, inputs);
   }
   cl_model_free(&m);
   for (int i = 0; i < cfg.n_inputs; i++) cl_tensor_release(&inputs[i]);

@@ -1,0 +1,222 @@
+/* cleave-device: split runs (--edge): nodes [0, cut) here, [cut, n) on cleave-edge, with --repeat,
+ * --inflight and the time split in --stats. A failed request is an error (exit 1): falling back to
+ * a local run is a later feature. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cleave/seal.h"
+#include "cleave/split.h"
+#include "local.h"
+
+/* Per-run samples, ms (bytes as doubles). */
+enum { S_E2E, S_DEVICE, S_ENCODE, S_WIRE, S_EDGE, S_EDGE_DEC, S_EDGE_ENC, S_DECODE, S_RTT, S_UP,
+       S_DOWN, S_COUNT };
+static const char *const sample_names[S_COUNT] = {
+    "median_ms", "device_ms", "encode_ms", "wire_ms", "edge_ms", "edge_decode_ms",
+    "edge_encode_ms", "decode_ms", "round_trip_ms", "bytes_up", "bytes_down"};
+
+typedef struct split_run {
+  const dev_config *cfg;
+  cl_model_t *m;
+  cl_exec_t *ex;
+  cl_split_client_t *client;
+  cl_tensor outs[16];
+  int n_outs;
+  int total, warm;             /* requests to make, of which the first `warm` are not timed */
+  double *s[S_COUNT];          /* s[k][run] */
+  double wall_ms;              /* timed requests, first submit to last reply */
+} split_run;
+
+/* One request in flight. */
+typedef struct pending {
+  uint64_t id;
+  uint64_t t0_ns;
+  double device_ms;
+  int index;
+} pending;
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static int fail(const char *what, const cl_error *err) {
+  fprintf(stderr, "cleave-device: %s%s%s\n", what, what[0] ? ": " : "", err->msg);
+  return 1;
+}
+
+/* === Setup === */
+
+static int connect_edge(split_run *r) {
+  const dev_config *cfg = r->cfg;
+  cl_error err = {0};
+  cl_keypair kp;
+  uint8_t edge_pk[CL_KEY_BYTES];
+  memset(&kp, 0, sizeof kp);
+  cl_split_client_options o = {.endpoint = cfg->edge, .cut = cfg->cut, .insecure = cfg->insecure,
+                               .max_inflight = cfg->inflight, .timeout_ms = cfg->timeout_ms};
+  if (cl_codec_parse(cfg->codec, &o.codec, &err) != CL_OK) return fail("", &err);
+  if (!cfg->insecure) {
+    if (cl_keys_load_secret(cfg->key_path, &kp, &err) != CL_OK ||
+        cl_keys_load_public(cfg->edge_pub, edge_pk, &err) != CL_OK)
+      return fail("", &err);
+    o.key = &kp;
+    o.edge_pk = edge_pk;
+  }
+  cl_status st = cl_split_client_connect(r->m, &o, &r->client, &err);
+  cl_keys_wipe(&kp);
+  return st == CL_OK ? 0 : fail(cfg->edge, &err);
+}
+
+static int prepare(split_run *r, const cl_tensor *inputs) {
+  cl_error err = {0};
+  cl_exec_options eo = {.threads = r->cfg->threads};
+  r->n_outs = cl_model_output_count(r->m);
+  if (r->n_outs > 16) {
+    fprintf(stderr, "cleave-device: the model has %d outputs (at most 16)\n", r->n_outs);
+    return 1;
+  }
+  if (cl_exec_create(r->m, &eo, &r->ex, &err) != CL_OK) return fail("", &err);
+  for (int i = 0; i < cl_model_input_count(r->m); i++)
+    if (cl_exec_set_input(r->ex, i, &inputs[i], &err) != CL_OK) return fail("", &err);
+  if (cl_split_outputs_alloc(r->m, r->outs, r->n_outs, &err) != CL_OK) return fail("", &err);
+  int runs = r->cfg->repeat > 0 ? r->cfg->repeat : 1;
+  r->warm = r->cfg->repeat > 0 ? 1 : 0;
+  r->total = runs + r->warm;
+  for (int k = 0; k < S_COUNT; k++) {
+    r->s[k] = calloc((size_t)runs, sizeof(double));
+    if (!r->s[k]) return fprintf(stderr, "cleave-device: out of memory\n"), 1;
+  }
+  return connect_edge(r);
+}
+
+static void release(split_run *r) {
+  cl_split_client_free(&r->client);
+  cl_exec_free(&r->ex);
+  for (int i = 0; i < r->n_outs; i++) cl_tensor_release(&r->outs[i]);
+  for (int k = 0; k < S_COUNT; k++) free(r->s[k]);
+}
+
+/* === The request loop === */
+
+static int submit_one(split_run *r, pending *p, int index) {
+  cl_error err = {0};
+  p->index = index;
+  p->t0_ns = now_ns();
+  if (cl_exec_run(r->ex, 0, r->cfg->cut, &err) != CL_OK) return fail("", &err);
+  uint64_t t1 = now_ns();
+  p->device_ms = (double)(t1 - p->t0_ns) / 1e6;
+  if (cl_split_client_submit(r->client, r->ex, &p->id, &err) != CL_OK) return fail("", &err);
+  return 0;
+}
+
+static void record(split_run *r, const pending *p, const cl_split_result *res, uint64_t t_end) {
+  int i = p->index - r->warm;
+  if (i < 0) return;
+  double v[S_COUNT] = {(double)(t_end - p->t0_ns) / 1e6, p->device_ms, res->encode_ms,
+                       res->wire_ms, res->edge_compute_ms, res->edge_decode_ms, res->edge_encode_ms,
+                       res->decode_ms, res->round_trip_ms, (double)res->bytes_up,
+                       (double)res->bytes_down};
+  for (int k = 0; k < S_COUNT; k++) r->s[k][i] = v[k];
+}
+
+static int receive_one(split_run *r, pending *inflight, int *n_inflight) {
+  cl_error err = {0};
+  cl_split_result res;
+  if (cl_split_client_receive(r->client, r->outs, r->n_outs, &res, &err) != CL_OK)
+    return fail("", &err);
+  uint64_t t_end = now_ns();
+  for (int i = 0; i < *n_inflight; i++) {
+    if (inflight[i].id != res.request_id) continue;
+    record(r, &inflight[i], &res, t_end);
+    inflight[i] = inflight[--*n_inflight];
+    return 0;
+  }
+  fprintf(stderr, "cleave-device: reply to an unknown request %llu\n",
+          (unsigned long long)res.request_id);
+  return 1;
+}
+
+static int request_loop(split_run *r) {
+  pending inflight[CL_SPLIT_MAX_INFLIGHT];
+  int n_inflight = 0, submitted = 0, received = 0;
+  uint64_t t_timed = 0;
+  while (received < r->total) {
+    if (submitted < r->total && n_inflight < r->cfg->inflight) {
+      if (submitted == r->warm) t_timed = now_ns();
+      if (submit_one(r, &inflight[n_inflight], submitted) != 0) return 1;
+      n_inflight++, submitted++;
+      continue;
+    }
+    if (receive_one(r, inflight, &n_inflight) != 0) return 1;
+    received++;
+  }
+  r->wall_ms = (double)(now_ns() - t_timed) / 1e6;
+  return 0;
+}
+
+/* === Results === */
+
+static double median_of(double *x, int n) {
+  dev_timing t;
+  dev_timing_from(x, n, &t);
+  return t.median_ms;
+}
+
+static int write_stats(const split_run *r, const dev_timing *e2e, const double *med, int runs) {
+  const dev_config *cfg = r->cfg;
+  FILE *f = fopen(cfg->stats_path, "w");
+  if (!f) {
+    fprintf(stderr, "cleave-device: cannot write stats '%s'\n", cfg->stats_path);
+    return 1;
+  }
+  fprintf(f, "{\"runs\": %d, \"p90_ms\": %.4f, \"min_ms\": %.4f, \"mean_ms\": %.4f, \"threads\": %d,"
+          " \"mode\": \"split\", \"cut\": %d, \"nodes\": %d, \"codec\": \"%s\", \"inflight\": %d,"
+          " \"insecure\": %s, \"fallbacks\": 0, \"throughput_rps\": %.3f", runs, e2e->p90_ms,
+          e2e->min_ms, e2e->mean_ms, cfg->threads, cfg->cut, cl_model_node_count(r->m), cfg->codec,
+          cfg->inflight, cfg->insecure ? "true" : "false",
+          r->wall_ms > 0 ? runs / (r->wall_ms / 1e3) : 0.0);
+  for (int k = 0; k < S_COUNT; k++)
+    fprintf(f, k >= S_UP ? ", \"%s\": %.0f" : ", \"%s\": %.4f", sample_names[k], med[k]);
+  fprintf(f, ", \"peak_rss_mb\": %.1f}\n", dev_peak_rss_mb());
+  return fclose(f) == 0 ? 0 : 1;
+}
+
+static int report(split_run *r) {
+  const dev_config *cfg = r->cfg;
+  int runs = r->total - r->warm;
+  double med[S_COUNT];
+  dev_timing e2e;
+  dev_timing_from(r->s[S_E2E], runs, &e2e);   /* sorts s[S_E2E]: done with it */
+  for (int k = 0; k < S_COUNT; k++) med[k] = k == S_E2E ? e2e.median_ms : median_of(r->s[k], runs);
+  int rc = dev_write_outputs(cfg, r->outs);
+  if (rc == 0 && !cfg->quiet) {
+    for (int i = 0; i < r->n_outs; i++) dev_print_output(&r->outs[i]);
+    int n = cl_model_node_count(r->m);
+    printf("split: cut %d of %d, codec %s, %d run%s, %d in flight: median %.3f ms, p90 %.3f ms\n",
+           cfg->cut, n, cfg->codec, runs, runs > 1 ? "s" : "", cfg->inflight, e2e.median_ms,
+           e2e.p90_ms);
+    printf("  device %.3f ms, encode %.3f ms, wire %.3f ms, edge %.3f ms (decode %.3f, encode %.3f),"
+           " decode %.3f ms\n", med[S_DEVICE], med[S_ENCODE], med[S_WIRE], med[S_EDGE],
+           med[S_EDGE_DEC], med[S_EDGE_ENC], med[S_DECODE]);
+    printf("  bytes up %.0f, down %.0f per request%s\n", med[S_UP], med[S_DOWN],
+           cfg->insecure ? " (INSECURE: not encrypted)" : " (sealed)");
+  }
+  if (rc == 0 && cfg->stats_path) rc = write_stats(r, &e2e, med, runs);
+  return rc;
+}
+
+int dev_run_split(const dev_config *cfg, cl_model_t *m, const cl_tensor *inputs) {
+  split_run r;
+  memset(&r, 0, sizeof r);
+  r.cfg = cfg;
+  r.m = m;
+  int rc = prepare(&r, inputs);
+  if (rc == 0) rc = request_loop(&r);
+  if (rc == 0) rc = report(&r);
+  release(&r);
+  return rc;
+}
