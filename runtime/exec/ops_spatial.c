@@ -9,81 +9,30 @@
 
 /* === The group table === */
 
+/* SP_OP(onnx name, opset min, opset max, flags, parse family, infer/prepare family, run/release
+ * family, const_inputs: bit i set when input i must be constant, see op.h). */
+#define SP_OP(nm, lo, hi, fl, pfam, ifam, rfam, cin)                                                  \
+  {.name = nm,                                                                                       \
+   .opset_min = lo,                                                                                  \
+   .opset_max = hi,                                                                                  \
+   .policy = CL_POLICY_SPATIAL,                                                                      \
+   .flags = fl,                                                                                      \
+   .parse = cl_sp_##pfam##_parse,                                                                    \
+   .infer = cl_sp_##ifam##_infer,                                                                    \
+   .prepare = cl_sp_##ifam##_prepare,                                                                \
+   .run = cl_sp_##rfam##_run,                                                                        \
+   .release = cl_sp_##rfam##_release,                                                                \
+   .const_inputs = cin}
+
 static const cl_op_def ops[] = {
-    {.name = "Conv",
-     .opset_min = 1,
-     .opset_max = 18,
-     .policy = CL_POLICY_SPATIAL,
-     .flags = CL_OP_FUSES_CLAMP,
-     .parse = cl_sp_conv_parse,
-     .infer = cl_sp_conv_infer,
-     .prepare = cl_sp_conv_prepare,
-     .run = cl_sp_conv_run,
-     .release = cl_sp_conv_release},
-    {.name = "ConvTranspose",
-     .opset_min = 1,
-     .opset_max = 18,
-     .policy = CL_POLICY_SPATIAL,
-     .flags = CL_OP_FUSES_CLAMP,
-     .parse = cl_sp_conv_parse,
-     .infer = cl_sp_deconv_infer,
-     .prepare = cl_sp_deconv_prepare,
-     .run = cl_sp_conv_run,
-     .release = cl_sp_conv_release},
-    {.name = "MaxPool",
-     .opset_min = 1,
-     .opset_max = 18,
-     .policy = CL_POLICY_SPATIAL,
-     .parse = cl_sp_pool_parse,
-     .infer = cl_sp_pool_infer,
-     .prepare = cl_sp_pool_prepare,
-     .run = cl_sp_pool_run,
-     .release = cl_sp_pool_release},
-    {.name = "AveragePool",
-     .opset_min = 1,
-     .opset_max = 18,
-     .policy = CL_POLICY_SPATIAL,
-     .parse = cl_sp_pool_parse,
-     .infer = cl_sp_pool_infer,
-     .prepare = cl_sp_pool_prepare,
-     .run = cl_sp_pool_run,
-     .release = cl_sp_pool_release},
-    {.name = "GlobalAveragePool",
-     .opset_min = 1,
-     .opset_max = 18,
-     .policy = CL_POLICY_SPATIAL,
-     .parse = cl_sp_global_parse,
-     .infer = cl_sp_global_infer,
-     .prepare = cl_sp_global_prepare,
-     .run = cl_sp_global_run,
-     .release = cl_sp_global_release},
-    {.name = "GlobalMaxPool",
-     .opset_min = 1,
-     .opset_max = 18,
-     .policy = CL_POLICY_SPATIAL,
-     .parse = cl_sp_global_parse,
-     .infer = cl_sp_global_infer,
-     .prepare = cl_sp_global_prepare,
-     .run = cl_sp_global_run,
-     .release = cl_sp_global_release},
-    {.name = "Resize",
-     .opset_min = 10,
-     .opset_max = 18,
-     .policy = CL_POLICY_SPATIAL,
-     .parse = cl_sp_resize_parse,
-     .infer = cl_sp_resize_infer,
-     .prepare = cl_sp_resize_prepare,
-     .run = cl_sp_resize_run,
-     .release = cl_sp_resize_release},
-    {.name = "Upsample",
-     .opset_min = 7,
-     .opset_max = 10,
-     .policy = CL_POLICY_SPATIAL,
-     .parse = cl_sp_resize_parse,
-     .infer = cl_sp_resize_infer,
-     .prepare = cl_sp_resize_prepare,
-     .run = cl_sp_resize_run,
-     .release = cl_sp_resize_release},
+    SP_OP("Conv", 1, 18, CL_OP_FUSES_CLAMP, conv, conv, conv, 0x6),   /* W, B */
+    SP_OP("ConvTranspose", 1, 18, CL_OP_FUSES_CLAMP, conv, deconv, conv, 0x6),
+    SP_OP("MaxPool", 1, 18, 0, pool, pool, pool, 0),
+    SP_OP("AveragePool", 1, 18, 0, pool, pool, pool, 0),
+    SP_OP("GlobalAveragePool", 1, 18, 0, global, global, global, 0),
+    SP_OP("GlobalMaxPool", 1, 18, 0, global, global, global, 0),
+    SP_OP("Resize", 10, 18, 0, resize, resize, resize, 0x1e), /* roi, scales, sizes */
+    SP_OP("Upsample", 7, 10, 0, resize, resize, resize, 0x2), /* scales */
 };
 const cl_op_group cl_ops_spatial = {ops, (int)(sizeof ops / sizeof ops[0])};
 

@@ -113,26 +113,11 @@ static int all_inputs_const(const cl_graph *g, const cl_node *n) {
   return any;
 }
 
-/* Inputs each op needs constant (bit i: input i). TODO(#2): move into cl_op_def once the operator
- * tables settle. */
-static unsigned const_inputs(const char *op) {
-  static const struct {
-    const char *op;
-    unsigned mask;
-  } t[] = {{"Conv", 6}, {"ConvTranspose", 6}, {"BatchNormalization", 30}, {"Resize", 30}, {"Upsample", 2},
-           {"Pad", 14}, {"Slice", 30}, {"Squeeze", 2}, {"Unsqueeze", 2}, {"Reshape", 2}, {"Clip", 6},
-           {"Expand", 2}, {"Tile", 2}, {"Split", 2}, {"ReduceMean", 2}, {"ReduceMax", 2},
-           {"ReduceMin", 2}, {"ReduceSum", 2}, {"ReduceProd", 2}, {"ConstantOfShape", 1}};
-  for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
-    if (strcmp(t[i].op, op) == 0) return t[i].mask;
-  return 0;
-}
-
 /* Graph inputs given with data in slots the op needs constant become constants (model.h). */
 static cl_status bind_by_value(cl_graph *g, const cl_node *n, const cl_model_options *opt,
                                cl_error *err) {
   for (int i = 0; i < n->n_in && i < 32; i++) {
-    unsigned mask = n->op->const_inputs ? n->op->const_inputs : const_inputs(n->op_type);
+    unsigned mask = n->op->const_inputs;
     if (!(mask & (1u << i)) || n->in[i] < 0) continue;
     cl_value *v = &g->values[n->in[i]];
     if (!v->is_input || v->is_const || !opt) continue;
