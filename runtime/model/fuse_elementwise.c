@@ -3,7 +3,9 @@
  * Gated residuals: x + x * g (either operand order in the Add and the Mul) where g comes from a
  * Sigmoid or HardSigmoid becomes x * (g + 1): g is the small per-channel gate of a
  * squeeze-and-excitation block, so g + 1 costs nothing and x is read once instead of twice. The gate
- * lies in [0, 1], so 1 + g is in [1, 2]: the forms differ by float rounding only (for finite x).
+ * lies in [0, 1], so 1 + g is in [1, 2]: the forms differ by float rounding only for finite x. For
+ * x = +-inf they differ when g = 0: ONNX's form gives inf + inf * 0 = NaN, cleave's inf * 1 = inf
+ * (a saner answer, and no trained model we test feeds infinities to a gate).
  *
  * HardSwish: the forms exporters write it out as become one HardSwish node:
  *   x * Clip(x + 3, 0, 6) / 6     (paddle2onnx; the Mul's operands in either order, Add(3, x) too,

@@ -23,8 +23,11 @@ cl_status cl_pass_fold_node(cl_graph *g, int node, cl_error *err) CL_MUST_CHECK;
 /* Kills nodes whose outputs nobody reads and that are no graph output. */
 void cl_pass_dead_code(cl_graph *g);
 
-/* Folds BatchNormalization into the Conv before it; fuses Relu / constant Clip into the node before
- * them when that node's op has CL_OP_FUSES_CLAMP. */
+/* The fusion pass, in this order (fuse_internal.h): BatchNormalization and constant per-channel
+ * scales and shifts after a Conv fold into it; gated residuals and written-out HardSwish become
+ * fewer nodes; constant scales and shifts before a Conv fold into it when no padding is read;
+ * Relu / constant Clip fuse into the node before them when its op has CL_OP_FUSES_CLAMP; runs of
+ * single-input elementwise ops become one cleave.Chain; clamps then fuse into chains. */
 cl_status cl_pass_fuse(cl_graph *g, cl_error *err) CL_MUST_CHECK;
 
 /* Chooses every value's layout by the ops' policies, inserts cleave.ToChannelsLast / cleave.ToPlain

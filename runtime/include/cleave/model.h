@@ -1,8 +1,9 @@
 /* cleave: a loaded model.
  *
  * cl_model_load reads an ONNX file, binds every dynamic dimension from the input shapes the caller
- * gives, folds what is constant (shape subgraphs, BatchNormalization into Conv), fuses clamping
- * activations into Conv and Gemm, chooses each tensor's memory layout (channels-last inside, ONNX
+ * gives, folds what is constant (shape subgraphs, BatchNormalization and constant scales into
+ * Conv), fuses clamping activations into Conv and Gemm and runs of elementwise operators into one
+ * pass (cleave.Chain), chooses each tensor's memory layout (channels-last inside, ONNX
  * order at the graph's inputs and outputs) and checks every node. What is left is cleave's own graph:
  * n nodes in one topological order. A cut k in [0, n] splits it: nodes [0, k) run on the device,
  * [k, n) on the worker.
