@@ -188,8 +188,9 @@ static cl_codec reply_codec(const cleave_Header *h) {
   return c;
 }
 
-/* Decode, run [cut, n), encode and seal the reply into w->out / w->reply. */
-static cl_status compute(job *j, const cleave_Header *h, int model, size_t *hdr_len,
+/* Decode, run [cut, n), encode and seal the reply into w->out / w->reply. t0: when the request's
+ * open began (worker_decode_us is open + decode, as docs/PROTOCOL.md says). */
+static cl_status compute(job *j, const cleave_Header *h, int model, uint64_t t0, size_t *hdr_len,
                          size_t *reply_len, cl_error *err) {
   cl_srv_worker *w = j->w;
   const cl_srv_model *sm = &w->srv->models[model];
@@ -199,7 +200,6 @@ static cl_status compute(job *j, const cleave_Header *h, int model, size_t *hdr_
   const void *src[CL_FRAME_MAX_TENSORS];
   for (int i = 0; i < in->count; i++) dst[i] = cl_exec_buffer(ex, in->t[i].value, NULL);
   for (int i = 0; i < out->count; i++) src[i] = cl_exec_buffer(ex, out->t[i].value, NULL);
-  uint64_t t0 = cl_transport_now_ns();
   cl_status st = cl_msg_decode(in, h, j->payload, dst, w->scratch, err);
   uint64_t t1 = cl_transport_now_ns();
   if (st == CL_OK) st = cl_exec_run(ex, (int)h->cut, sm->n, err);
@@ -228,8 +228,9 @@ static void serve_request(job *j, const cleave_Header *h) {
   int model = -1;
   size_t hdr_len = 0, reply_len = 0;
   cl_status st = check_request(j, h, &model, &err);
+  uint64_t t_open = cl_transport_now_ns();
   if (st == CL_OK) st = open_request(j, h, model, &err);
-  if (st == CL_OK) st = compute(j, h, model, &hdr_len, &reply_len, &err);
+  if (st == CL_OK) st = compute(j, h, model, t_open, &hdr_len, &reply_len, &err);
   if (st != CL_OK) {
     refuse(j, h, &err);
   } else {
