@@ -20,7 +20,15 @@ typedef struct dev_config {
   int quiet;
   /* Split mode (--edge): */
   const char *edge;         /* ZeroMQ endpoint of cleave-edge, or NULL: local */
-  int cut;                  /* nodes [0, cut) run here; -1 until given */
+  int cut;                  /* nodes [0, cut) run here; -1 until given (and with --cut auto) */
+  int cut_auto;             /* --cut auto: the cut comes from a plan or from two profiles */
+  const char *plan_path;    /* --plan: its chosen cut and codec */
+  const char *profile_dev;  /* --profile-device and --profile-edge: choose per request */
+  const char *profile_edge;
+  double bandwidth_bps;     /* --bandwidth: the starting link estimate (0: not given) */
+  double rtt_ms;            /* --rtt (< 0: not given) */
+  int min_cut;              /* --min-cut (-1: not given) */
+  int codec_given;          /* --codec was on the command line */
   const char *key_path;     /* this device's key pair */
   const char *edge_pub;     /* the edge's public key (pinned) */
   const char *codec;        /* codec name (codec.h), "raw" by default */

@@ -9,6 +9,7 @@
 #include "cleave/model.h"
 #include "cleave/split.h"
 #include "cleave/tensorfile.h"
+#include "cleave/units.h"
 #include "local.h"
 
 static void usage(FILE *f) {
@@ -18,6 +19,9 @@ static void usage(FILE *f) {
           "       cleave-device --model M.onnx --input IN... --edge ENDPOINT --cut N --key dev.key\n"
           "                     --edge-pub edge.pub [--codec C] [--inflight K] [--timeout MS]\n"
           "                     [--insecure] [--output OUT]... [--repeat N] [--stats FILE.json]\n"
+          "       cleave-device ... --edge ENDPOINT --cut auto --plan PLAN ...\n"
+          "       cleave-device ... --edge ENDPOINT --cut auto --profile-device P --profile-edge P\n"
+          "                     [--bandwidth B] [--rtt T] [--min-cut K] [--codec C] ...\n"
           "       cleave-device --model M.onnx [--input IN]... --list-cuts\n"
           "\n"
           "Runs an ONNX model on this host with cleave's runtime (XNNPACK), whole or split with\n"
@@ -34,16 +38,38 @@ static void usage(FILE *f) {
           "  --list-cuts        print every cut of cleave's graph with its frontier tensors and bytes\n"
           "  --edge ENDPOINT    split with the cleave-edge at ENDPOINT (e.g. tcp://10.0.0.2:5555)\n"
           "  --cut N            nodes [0, N) run here, 0 <= N <= n (see --list-cuts)\n"
+          "  --cut auto         the cut (and codec) from --plan, or chosen per request from two\n"
+          "                     profiles and a live estimate of the link (below)\n"
           "  --key dev.key      this device's key pair (cleave-keygen)\n"
           "  --edge-pub edge.pub  the edge's public key (pinned)\n"
           "  --codec C          frontier codec: raw (default), f16, int8, int8c, with +shuffle,\n"
           "                     +nolz4 (docs/CODEC.md); outputs come back lossless\n"
-          "  --inflight K       requests in flight at once with --repeat (default 1, at most 64)\n"
+          "  --inflight K       requests in flight at once with --repeat (default 1, at most 64;\n"
+          "                     1 with --cut auto)\n"
           "  --timeout MS       handshake and per-request deadline (default 10000)\n"
           "  --insecure         no encryption, no authentication (the edge too): tests only\n"
           "  --profile          print the time per operator type (median run)\n"
           "  --quiet            print nothing but errors\n"
           "  --help, --version\n"
+          "\n"
+          "With --cut auto:\n"
+          "  --plan PLAN        a plan of this model (cleave-partitioner plan): its chosen cut and\n"
+          "                     codec for every request\n"
+          "  --profile-device P, --profile-edge P\n"
+          "                     profiles of this model on this device and on the edge\n"
+          "                     (cleave-partitioner profile): each request's cut is the planner's\n"
+          "                     choice for the link as measured by the previous requests (RTT and\n"
+          "                     bandwidth, medians of the last 15 observations); the cut changes only\n"
+          "                     when another one is predicted faster by 10%% and 0.25 ms at 3\n"
+          "                     decisions in a row (one every 2 requests), at most once per 10\n"
+          "                     requests. At cut n (all here) one request in 16 (then 32, ... 256)\n"
+          "                     goes to the edge to keep measuring the link. Codec: --codec, or\n"
+          "                     the best lossless codec per cut.\n"
+          "  --bandwidth B      the starting bandwidth estimate (default 10mbit)\n"
+          "  --rtt T            the starting round-trip estimate (default 20ms)\n"
+          "  --min-cut K        never choose a cut below K (K = 1: the input never leaves)\n"
+          "  --stats then also records the cut of every request (cut_per_request, cuts_used),\n"
+          "  cut_switches, probes and the final link estimate (link).\n"
           "\n"
           "Exit status: 0 done, 1 failed at run time, 2 bad usage.\n");
 }
@@ -59,6 +85,39 @@ static int parse_int(const char *s, const char *flag, int lo, int hi, int *out) 
   return 0;
 }
 
+/* --cut auto and its sources. Returns -1 to go on, else the exit status. */
+static int check_auto_args(const dev_config *cfg) {
+  int profiles = (cfg->profile_dev != NULL) + (cfg->profile_edge != NULL);
+  int hints = cfg->bandwidth_bps > 0 || cfg->rtt_ms >= 0 || cfg->min_cut >= 0;
+  if (!cfg->cut_auto) {
+    if (cfg->plan_path || profiles || hints) {
+      fprintf(stderr, "cleave-device: --plan, --profile-device, --profile-edge, --bandwidth, --rtt and "
+              "--min-cut go with --cut auto\n");
+      return 2;
+    }
+    return -1;
+  }
+  const char *bad = NULL;
+  if (!cfg->plan_path && profiles == 0)
+    bad = "--cut auto needs --plan PLAN or --profile-device P --profile-edge P";
+  else if (cfg->plan_path && profiles)
+    bad = "--cut auto takes --plan or the two profiles, not both";
+  else if (profiles == 1)
+    bad = "--cut auto needs both --profile-device and --profile-edge";
+  else if (cfg->plan_path && hints)
+    bad = "--bandwidth, --rtt and --min-cut go with the profiles (a plan fixes the cut)";
+  else if (cfg->plan_path && cfg->codec_given)
+    bad = "--codec goes with the profiles (a plan chooses the codec)";
+  else if (cfg->inflight > 1)
+    bad = "--cut auto runs one request at a time (--inflight 1): the link estimate needs "
+          "unqueued round trips";
+  if (bad) {
+    fprintf(stderr, "cleave-device: %s\n", bad);
+    return 2;
+  }
+  return -1;
+}
+
 /* The split options: all or none. Returns -1 to go on, else the exit status. */
 static int check_split_args(const dev_config *cfg) {
   cl_codec codec;
@@ -68,14 +127,14 @@ static int check_split_args(const dev_config *cfg) {
     return 2;
   }
   if (!cfg->edge) {
-    int split_only = cfg->cut >= 0 || cfg->key_path || cfg->edge_pub || cfg->insecure;
+    int split_only = cfg->cut >= 0 || cfg->cut_auto || cfg->key_path || cfg->edge_pub || cfg->insecure;
     if (split_only && !cfg->list_cuts) {
       fprintf(stderr, "cleave-device: --cut, --key, --edge-pub and --insecure need --edge\n");
       return 2;
     }
-    return -1;
+    return check_auto_args(cfg);
   }
-  const char *missing = cfg->cut < 0 ? "--cut" : NULL;
+  const char *missing = cfg->cut < 0 && !cfg->cut_auto ? "--cut" : NULL;
   if (!missing && !cfg->insecure)
     missing = !cfg->key_path ? "--key" : !cfg->edge_pub ? "--edge-pub" : NULL;
   if (missing) {
@@ -90,7 +149,17 @@ static int check_split_args(const dev_config *cfg) {
     fprintf(stderr, "cleave-device: --profile is for local runs\n");
     return 2;
   }
-  return -1;
+  return check_auto_args(cfg);
+}
+
+/* A figure with a unit (--bandwidth, --rtt). Returns 0 or 2. */
+static int parse_figure(const char *s, const char *flag, double *out) {
+  cl_error err = {0};
+  cl_status st = strcmp(flag, "--bandwidth") == 0 ? cl_units_bandwidth(s, out, &err)
+                                                  : cl_units_duration_ms(s, out, &err);
+  if (st == CL_OK) return 0;
+  fprintf(stderr, "cleave-device: %s: %s\n", flag, err.msg);
+  return 2;
 }
 
 /* Returns -1 to go on, else the exit status. */
@@ -104,7 +173,10 @@ static int parse_args(int argc, char **argv, dev_config *cfg) {
       {"cut", required_argument, 0, 'c'},    {"key", required_argument, 0, 'k'},
       {"edge-pub", required_argument, 0, 'P'}, {"codec", required_argument, 0, 'C'},
       {"inflight", required_argument, 0, 'F'}, {"timeout", required_argument, 0, 'T'},
-      {"insecure", no_argument, 0, 'I'},
+      {"insecure", no_argument, 0, 'I'},     {"plan", required_argument, 0, 'L'},
+      {"profile-device", required_argument, 0, 'D'}, {"profile-edge", required_argument, 0, 'E'},
+      {"bandwidth", required_argument, 0, 'B'}, {"rtt", required_argument, 0, 'R'},
+      {"min-cut", required_argument, 0, 'M'},
       {"help", no_argument, 0, 'h'},         {"version", no_argument, 0, 'V'},
       {0, 0, 0, 0}};
   memset(cfg, 0, sizeof *cfg);
@@ -113,6 +185,8 @@ static int parse_args(int argc, char **argv, dev_config *cfg) {
   cfg->codec = "raw";
   cfg->inflight = 1;
   cfg->timeout_ms = CL_SPLIT_DEFAULT_TIMEOUT_MS;
+  cfg->rtt_ms = -1;
+  cfg->min_cut = -1;
   int c;
   opterr = 0;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -135,16 +209,21 @@ static int parse_args(int argc, char **argv, dev_config *cfg) {
     case 'p': cfg->profile = 1; break;
     case 'e': cfg->edge = optarg; break;
     case 'c':
-      if (strcmp(optarg, "auto") == 0)
-        return fprintf(stderr, "cleave-device: --cut auto needs a plan (not yet): give a number\n"), 2;
-      rc = parse_int(optarg, "--cut", 0, 1 << 30, &cfg->cut);
+      if (strcmp(optarg, "auto") == 0) cfg->cut_auto = 1, cfg->cut = -1;
+      else rc = parse_int(optarg, "--cut", 0, 1 << 30, &cfg->cut), cfg->cut_auto = 0;
       break;
     case 'k': cfg->key_path = optarg; break;
     case 'P': cfg->edge_pub = optarg; break;
-    case 'C': cfg->codec = optarg; break;
+    case 'C': cfg->codec = optarg, cfg->codec_given = 1; break;
     case 'F': rc = parse_int(optarg, "--inflight", 1, CL_SPLIT_MAX_INFLIGHT, &cfg->inflight); break;
     case 'T': rc = parse_int(optarg, "--timeout", 1, 3600000, &cfg->timeout_ms); break;
     case 'I': cfg->insecure = 1; break;
+    case 'L': cfg->plan_path = optarg; break;
+    case 'D': cfg->profile_dev = optarg; break;
+    case 'E': cfg->profile_edge = optarg; break;
+    case 'B': rc = parse_figure(optarg, "--bandwidth", &cfg->bandwidth_bps); break;
+    case 'R': rc = parse_figure(optarg, "--rtt", &cfg->rtt_ms); break;
+    case 'M': rc = parse_int(optarg, "--min-cut", 0, 1 << 30, &cfg->min_cut); break;
     case 'h': usage(stdout); return 0;
     case 'V': printf("cleave-device %s\n", cl_version()); return 0;
     default:
@@ -186,6 +265,10 @@ int main(int argc, char **argv) {
   } else if (cfg.n_outputs > cl_model_output_count(m)) {
     fprintf(stderr, "cleave-device: the model has %d outputs, %d --output given\n",
             cl_model_output_count(m), cfg.n_outputs);
+    rc = 2;
+  } else if (cfg.cut_auto && cfg.min_cut > cl_model_node_count(m)) {
+    fprintf(stderr, "cleave-device: --min-cut %d is outside [0, %d] (the graph has %d nodes)\n",
+            cfg.min_cut, cl_model_node_count(m), cl_model_node_count(m));
     rc = 2;
   } else if (cfg.edge && cfg.cut > cl_model_node_count(m)) {
     fprintf(stderr, "cleave-device: --cut %d is outside [0, %d] (the graph has %d nodes)\n", cfg.cut,

@@ -1,6 +1,8 @@
 /* cleave-device: split runs (--edge): nodes [0, cut) here, [cut, n) on cleave-edge, with --repeat,
- * --inflight and the time split in --stats. A failed request is an error (exit 1): falling back to
- * a local run is a later feature. */
+ * --inflight and the time split in --stats. With --cut auto each request's cut and codec come from
+ * auto.c; a connection to the edge is made per (cut, codec) when first needed and kept (a few, the
+ * least recently used closed first); cut n runs here and sends nothing. A failed request is an
+ * error (exit 1): falling back to a local run is a later feature. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +10,7 @@
 
 #include "cleave/seal.h"
 #include "cleave/split.h"
+#include "auto.h"
 #include "local.h"
 
 /* Per-run samples, ms (bytes as doubles). */
@@ -17,11 +20,29 @@ static const char *const sample_names[S_COUNT] = {
     "median_ms", "device_ms", "encode_ms", "wire_ms", "edge_ms", "edge_decode_ms",
     "edge_encode_ms", "decode_ms", "round_trip_ms", "bytes_up", "bytes_down"};
 
+/* A connection to the edge for one cut and codec. */
+#define POOL 3
+typedef struct conn {
+  cl_split_client_t *client;   /* NULL: a free entry */
+  int cut;
+  char codec[CL_PROFILE_CODEC_NAME_MAX];
+  uint64_t used;               /* last use (request index + 1), for closing the oldest */
+} conn;
+
 typedef struct split_run {
   const dev_config *cfg;
   cl_model_t *m;
   cl_exec_t *ex;
-  cl_split_client_t *client;
+  cl_split_client_t *client;   /* the connection of the request being made */
+  conn pool[POOL];
+  int connects;                /* connections made (handshakes) */
+  double connect_ms;           /* their total time */
+  dev_auto *au;                /* --cut auto, else NULL */
+  dev_choice ch;               /* the request being made: its cut and codec */
+  int *cut_of;                 /* --cut auto: the cut of each timed request */
+  int *probe_of;               /* ... 1 when it was a link probe */
+  double *e2e_of, *wire_of;    /* ... its end-to-end and wire times, ms (s[] gets sorted) */
+  double choose_ms;            /* --cut auto: time spent choosing the cuts (timed requests) */
   cl_tensor outs[16];
   int n_outs;
   int total, warm;             /* requests to make, of which the first `warm` are not timed */
@@ -50,15 +71,16 @@ static int fail(const char *what, const cl_error *err) {
 
 /* === Setup === */
 
-static int connect_edge(split_run *r) {
+/* Connects to the edge for cut and codec (the handshake happens here). */
+static int connect_edge(split_run *r, int cut, const cl_codec *codec, cl_split_client_t **out) {
   const dev_config *cfg = r->cfg;
   cl_error err = {0};
   cl_keypair kp;
   uint8_t edge_pk[CL_KEY_BYTES];
   memset(&kp, 0, sizeof kp);
-  cl_split_client_options o = {.endpoint = cfg->edge, .cut = cfg->cut, .insecure = cfg->insecure,
-                               .max_inflight = cfg->inflight, .timeout_ms = cfg->timeout_ms};
-  if (cl_codec_parse(cfg->codec, &o.codec, &err) != CL_OK) return fail("", &err);
+  cl_split_client_options o = {.endpoint = cfg->edge, .cut = cut, .codec = *codec,
+                               .insecure = cfg->insecure, .max_inflight = cfg->inflight,
+                               .timeout_ms = cfg->timeout_ms};
   if (!cfg->insecure) {
     if (cl_keys_load_secret(cfg->key_path, &kp, &err) != CL_OK ||
         cl_keys_load_public(cfg->edge_pub, edge_pk, &err) != CL_OK)
@@ -66,9 +88,36 @@ static int connect_edge(split_run *r) {
     o.key = &kp;
     o.edge_pk = edge_pk;
   }
-  cl_status st = cl_split_client_connect(r->m, &o, &r->client, &err);
+  uint64_t t0 = now_ns();
+  cl_status st = cl_split_client_connect(r->m, &o, out, &err);
   cl_keys_wipe(&kp);
+  r->connects++;
+  r->connect_ms += (double)(now_ns() - t0) / 1e6;
   return st == CL_OK ? 0 : fail(cfg->edge, &err);
+}
+
+/* Makes r->client the connection for r->ch (cut < n), connecting when there is none yet; the
+ * least recently used one is closed when all POOL entries are taken. */
+static int use_connection(split_run *r, uint64_t request) {
+  conn *free_entry = NULL, *oldest = &r->pool[0];
+  for (int i = 0; i < POOL; i++) {
+    conn *c = &r->pool[i];
+    if (c->client && c->cut == r->ch.cut && strcmp(c->codec, r->ch.codec_name) == 0) {
+      c->used = request + 1;
+      r->client = c->client;
+      return 0;
+    }
+    if (!c->client && !free_entry) free_entry = c;
+    if (c->used < oldest->used) oldest = c;
+  }
+  conn *c = free_entry ? free_entry : oldest;
+  cl_split_client_free(&c->client);
+  if (connect_edge(r, r->ch.cut, &r->ch.codec, &c->client) != 0) return 1;
+  c->cut = r->ch.cut;
+  snprintf(c->codec, sizeof c->codec, "%s", r->ch.codec_name);
+  c->used = request + 1;
+  r->client = c->client;
+  return 0;
 }
 
 static int prepare(split_run *r, const cl_tensor *inputs) {
@@ -90,11 +139,27 @@ static int prepare(split_run *r, const cl_tensor *inputs) {
     r->s[k] = calloc((size_t)runs, sizeof(double));
     if (!r->s[k]) return fprintf(stderr, "cleave-device: out of memory\n"), 1;
   }
-  return connect_edge(r);
+  r->cut_of = calloc((size_t)runs, sizeof(int));
+  r->probe_of = calloc((size_t)runs, sizeof(int));
+  r->e2e_of = calloc((size_t)runs, sizeof(double));
+  r->wire_of = calloc((size_t)runs, sizeof(double));
+  if (!r->cut_of || !r->probe_of || !r->e2e_of || !r->wire_of)
+    return fprintf(stderr, "cleave-device: out of memory\n"), 1;
+  if (r->cfg->cut_auto) return dev_auto_open(r->cfg, r->m, &r->au);
+  r->ch.cut = r->cfg->cut;      /* a fixed cut: one connection, made now */
+  snprintf(r->ch.codec_name, sizeof r->ch.codec_name, "%s", r->cfg->codec);
+  if (cl_codec_parse(r->cfg->codec, &r->ch.codec, &err) != CL_OK) return fail("--codec", &err);
+  return use_connection(r, 0);
 }
 
 static void release(split_run *r) {
-  cl_split_client_free(&r->client);
+  for (int i = 0; i < POOL; i++) cl_split_client_free(&r->pool[i].client);
+  r->client = NULL;
+  dev_auto_free(&r->au);
+  free(r->cut_of);
+  free(r->probe_of);
+  free(r->e2e_of);
+  free(r->wire_of);
   cl_exec_free(&r->ex);
   for (int i = 0; i < r->n_outs; i++) cl_tensor_release(&r->outs[i]);
   for (int k = 0; k < S_COUNT; k++) free(r->s[k]);
@@ -106,7 +171,7 @@ static int submit_one(split_run *r, pending *p, int index) {
   cl_error err = {0};
   p->index = index;
   p->t0_ns = now_ns();
-  if (cl_exec_run(r->ex, 0, r->cfg->cut, &err) != CL_OK) return fail("", &err);
+  if (cl_exec_run(r->ex, 0, r->ch.cut, &err) != CL_OK) return fail("", &err);
   uint64_t t1 = now_ns();
   p->device_ms = (double)(t1 - p->t0_ns) / 1e6;
   if (cl_split_client_submit(r->client, r->ex, &p->id, &err) != CL_OK) return fail("", &err);
@@ -121,6 +186,10 @@ static void record(split_run *r, const pending *p, const cl_split_result *res, u
                        res->decode_ms, res->round_trip_ms, (double)res->bytes_up,
                        (double)res->bytes_down};
   for (int k = 0; k < S_COUNT; k++) r->s[k][i] = v[k];
+  r->cut_of[i] = r->ch.cut;
+  r->probe_of[i] = r->ch.probe;
+  r->e2e_of[i] = v[S_E2E];
+  r->wire_of[i] = v[S_WIRE];
 }
 
 static int receive_one(split_run *r, pending *inflight, int *n_inflight) {
@@ -132,6 +201,7 @@ static int receive_one(split_run *r, pending *inflight, int *n_inflight) {
   for (int i = 0; i < *n_inflight; i++) {
     if (inflight[i].id != res.request_id) continue;
     record(r, &inflight[i], &res, t_end);
+    if (r->au) dev_auto_observe(r->au, r->ch.cut, &res);
     inflight[i] = inflight[--*n_inflight];
     return 0;
   }
@@ -158,12 +228,74 @@ static int request_loop(split_run *r) {
   return 0;
 }
 
+/* --cut auto at cut n: the whole model here, the outputs copied as a reply would bring them. */
+static int local_one(split_run *r, int index) {
+  cl_error err = {0};
+  pending p = {.index = index, .t0_ns = now_ns()};
+  if (cl_exec_run(r->ex, 0, r->ch.cut, &err) != CL_OK) return fail("", &err);
+  for (int i = 0; i < r->n_outs; i++) {
+    cl_tensor view;
+    cl_exec_output(r->ex, i, &view);
+    memcpy(r->outs[i].data, view.data, r->outs[i].nbytes);
+  }
+  uint64_t t_end = now_ns();
+  p.device_ms = (double)(t_end - p.t0_ns) / 1e6;
+  cl_split_result none;
+  memset(&none, 0, sizeof none);
+  record(r, &p, &none, t_end);
+  return 0;
+}
+
+/* --cut auto: one request at a time, each at the cut and codec auto.c chooses. */
+static int auto_loop(split_run *r) {
+  int n = cl_model_node_count(r->m);
+  uint64_t t_timed = 0;
+  for (int i = 0; i < r->total; i++) {
+    if (i == r->warm) t_timed = now_ns();
+    uint64_t t0 = now_ns();
+    if (dev_auto_next(r->au, &r->ch) != 0) return 1;
+    if (i >= r->warm) r->choose_ms += (double)(now_ns() - t0) / 1e6;
+    if (r->ch.cut == n) {
+      if (local_one(r, i) != 0) return 1;
+      continue;
+    }
+    if (use_connection(r, (uint64_t)i) != 0) return 1;
+    pending p;
+    int n_inflight = 1;
+    if (submit_one(r, &p, i) != 0 || receive_one(r, &p, &n_inflight) != 0) return 1;
+  }
+  r->wall_ms = (double)(now_ns() - t_timed) / 1e6;
+  return 0;
+}
+
 /* === Results === */
 
 static double median_of(double *x, int n) {
   dev_timing t;
   dev_timing_from(x, n, &t);
   return t.median_ms;
+}
+
+/* --cut auto: the cut of every timed request, how often each was used, the connections. */
+static void write_cuts(const split_run *r, FILE *f, int runs) {
+  int n = cl_model_node_count(r->m), probes = 0;
+  fprintf(f, ", \"cut_per_request\": [");
+  for (int i = 0; i < runs; i++) fprintf(f, "%s%d", i ? ", " : "", r->cut_of[i]);
+  fprintf(f, "], \"ms_per_request\": [");
+  for (int i = 0; i < runs; i++) fprintf(f, "%s%.3f", i ? ", " : "", r->e2e_of[i]);
+  fprintf(f, "], \"wire_ms_per_request\": [");
+  for (int i = 0; i < runs; i++) fprintf(f, "%s%.3f", i ? ", " : "", r->wire_of[i]);
+  fprintf(f, "], \"cuts_used\": {");
+  for (int k = 0, first = 1; k <= n; k++) {
+    int count = 0;
+    for (int i = 0; i < runs; i++) count += r->cut_of[i] == k;
+    if (count) fprintf(f, "%s\"%d\": %d", first ? "" : ", ", k, count), first = 0;
+  }
+  for (int i = 0; i < runs; i++) probes += r->probe_of[i];
+  fprintf(f, "}, \"probe_requests\": %d, \"connects\": %d, \"connect_ms\": %.3f,"
+          " \"choose_ms_per_request\": %.4f", probes, r->connects, r->connect_ms,
+          runs > 0 ? r->choose_ms / runs : 0.0);
+  dev_auto_json(r->au, f);
 }
 
 static int write_stats(const split_run *r, const dev_timing *e2e, const double *med, int runs) {
@@ -173,12 +305,14 @@ static int write_stats(const split_run *r, const dev_timing *e2e, const double *
     fprintf(stderr, "cleave-device: cannot write stats '%s'\n", cfg->stats_path);
     return 1;
   }
+  int n = cl_model_node_count(r->m);
   fprintf(f, "{\"runs\": %d, \"p90_ms\": %.4f, \"min_ms\": %.4f, \"mean_ms\": %.4f, \"threads\": %d,"
-          " \"mode\": \"split\", \"cut\": %d, \"nodes\": %d, \"codec\": \"%s\", \"inflight\": %d,"
-          " \"insecure\": %s, \"fallbacks\": 0, \"throughput_rps\": %.3f", runs, e2e->p90_ms,
-          e2e->min_ms, e2e->mean_ms, cfg->threads, cfg->cut, cl_model_node_count(r->m), cfg->codec,
-          cfg->inflight, cfg->insecure ? "true" : "false",
+          " \"mode\": \"split\", \"cut\": %d, \"cut_mode\": \"%s\", \"nodes\": %d, \"codec\": \"%s\","
+          " \"inflight\": %d, \"insecure\": %s, \"fallbacks\": 0, \"throughput_rps\": %.3f", runs,
+          e2e->p90_ms, e2e->min_ms, e2e->mean_ms, cfg->threads, r->ch.cut, r->au ? "auto" : "fixed",
+          n, r->ch.cut == n ? "" : r->ch.codec_name, cfg->inflight, cfg->insecure ? "true" : "false",
           r->wall_ms > 0 ? runs / (r->wall_ms / 1e3) : 0.0);
+  if (r->au) write_cuts(r, f, runs);
   for (int k = 0; k < S_COUNT; k++)
     fprintf(f, k >= S_UP ? ", \"%s\": %.0f" : ", \"%s\": %.4f", sample_names[k], med[k]);
   fprintf(f, ", \"peak_rss_mb\": %.1f}\n", dev_peak_rss_mb());
@@ -196,14 +330,20 @@ static int report(split_run *r) {
   if (rc == 0 && !cfg->quiet) {
     for (int i = 0; i < r->n_outs; i++) dev_print_output(&r->outs[i]);
     int n = cl_model_node_count(r->m);
-    printf("split: cut %d of %d, codec %s, %d run%s, %d in flight: median %.3f ms, p90 %.3f ms\n",
-           cfg->cut, n, cfg->codec, runs, runs > 1 ? "s" : "", cfg->inflight, e2e.median_ms,
-           e2e.p90_ms);
+    if (r->au)
+      printf("split: cut auto (last: cut %d of %d%s%s), %d run%s: median %.3f ms, p90 %.3f ms\n",
+             r->ch.cut, n, r->ch.cut < n ? ", codec " : ", all here", r->ch.cut < n ? r->ch.codec_name
+             : "", runs, runs > 1 ? "s" : "", e2e.median_ms, e2e.p90_ms);
+    else
+      printf("split: cut %d of %d, codec %s, %d run%s, %d in flight: median %.3f ms, p90 %.3f ms\n",
+             cfg->cut, n, cfg->codec, runs, runs > 1 ? "s" : "", cfg->inflight, e2e.median_ms,
+             e2e.p90_ms);
     printf("  device %.3f ms, encode %.3f ms, wire %.3f ms, edge %.3f ms (decode %.3f, encode %.3f),"
            " decode %.3f ms\n", med[S_DEVICE], med[S_ENCODE], med[S_WIRE], med[S_EDGE],
            med[S_EDGE_DEC], med[S_EDGE_ENC], med[S_DECODE]);
     printf("  bytes up %.0f, down %.0f per request%s\n", med[S_UP], med[S_DOWN],
            cfg->insecure ? " (INSECURE: not encrypted)" : " (sealed)");
+    if (r->au) dev_auto_print(r->au);
   }
   if (rc == 0 && cfg->stats_path) rc = write_stats(r, &e2e, med, runs);
   return rc;
@@ -215,7 +355,7 @@ int dev_run_split(const dev_config *cfg, cl_model_t *m, const cl_tensor *inputs)
   r.cfg = cfg;
   r.m = m;
   int rc = prepare(&r, inputs);
-  if (rc == 0) rc = request_loop(&r);
+  if (rc == 0) rc = r.au ? auto_loop(&r) : request_loop(&r);
   if (rc == 0) rc = report(&r);
   release(&r);
   return rc;
