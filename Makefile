@@ -2,6 +2,7 @@
 #   make demo         run the main job on a real trained model
 #   make test         every test: unit suites, ONNX conformance, models vs ONNX Runtime, fuzzers
 #   make bench-local  cleave vs ONNX Runtime, same machine, same run (docs/BENCHMARKS.md)
+#   make soak         10 minutes, 64 devices through cleave-cloud and 2 workers (SOAK_SECONDS=600)
 
 BUILD     ?= build
 FUZZBUILD ?= build-fuzz
@@ -10,7 +11,7 @@ TESTDATA  ?= $(BUILD)/testdata
 JOBS      ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build testdata test unit sanitize fuzz demo bench-local clean
+.PHONY: all deps build testdata test unit sanitize fuzz demo bench-local soak clean
 
 all: build
 
@@ -51,6 +52,12 @@ demo: build testdata
 
 bench-local: build testdata
 	@scripts/bench-local.sh $(BUILD) $(TESTDATA)
+
+SOAK_SECONDS ?= 600
+soak: build testdata
+	cmake --build $(BUILD) -j$(JOBS) --target fault_soak
+	cd $(BUILD) && CLEAVE_TESTDATA=$(abspath $(TESTDATA)) CLEAVE_SOAK_SECONDS=$(SOAK_SECONDS) \
+	  tests/fault_soak --verbose
 
 clean:
 	rm -rf $(BUILD) $(FUZZBUILD) $(ASANBUILD)

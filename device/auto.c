@@ -53,7 +53,9 @@ static int open_plan(dev_auto *a, const char *path) {
   }
   a->prior = a->plan->link;
   cl_link_est_init(&a->est, &a->prior, 0);
-  return make_choice(a, r->cut, r->codec, 0, &a->fixed);
+  int rc = make_choice(a, r->cut, r->codec, 0, &a->fixed);
+  a->fixed.predicted_ms = r->predicted_ms;   /* the request's deadline: this times a margin */
+  return rc;
 }
 
 static int open_profiles(dev_auto *a, const dev_config *cfg) {
@@ -108,7 +110,9 @@ int dev_auto_next(dev_auto *a, dev_choice *c) {
   cl_adapt_choice ch;
   cl_error err = {0};
   if (cl_adapt_next(a->ad, &ch, &err) != CL_OK) return fail("--cut auto", &err);
-  return make_choice(a, ch.cut, ch.codec, ch.probe, c);
+  int rc = make_choice(a, ch.cut, ch.codec, ch.probe, c);
+  c->predicted_ms = ch.predicted_ms;
+  return rc;
 }
 
 void dev_auto_observe(dev_auto *a, int cut, const cl_split_result *res) {

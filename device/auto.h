@@ -19,6 +19,7 @@ typedef struct dev_choice {
   cl_codec codec;                          /* parsed from codec_name (zero at cut n) */
   char codec_name[CL_PROFILE_CODEC_NAME_MAX];
   int probe;                               /* 1: a link probe off the current cut */
+  double predicted_ms;                     /* the plan's or planner's time for it (0: unknown) */
 } dev_choice;
 
 /* Loads cfg's plan (checked against m: cl_plan_match_model) or profiles (cl_profile_match_model,

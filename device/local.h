@@ -35,6 +35,12 @@ typedef struct dev_config {
   int insecure;             /* no seal (the edge must run --insecure too) */
   int inflight;             /* requests in flight at once (default 1) */
   int timeout_ms;           /* per request and for the handshake */
+  int deadline_ms;          /* --deadline: per request (0: the plan's prediction x margin, else
+                             * timeout_ms) */
+  double deadline_margin;   /* --deadline-margin: times the predicted time (default 3) */
+  int no_fallback;          /* --no-fallback: a failed request is an error, not run here */
+  int retries;              /* --retries: re-sends of a request whose link was lost (default 1) */
+  int interval_ms;          /* --interval: a request starts every interval (0: back to back) */
 } dev_config;
 
 /* Timing of repeated runs, in ms. */

@@ -46,7 +46,16 @@ static void usage(FILE *f) {
           "                     +nolz4 (docs/CODEC.md); outputs come back lossless\n"
           "  --inflight K       requests in flight at once with --repeat (default 1, at most 64;\n"
           "                     1 with --cut auto)\n"
-          "  --timeout MS       handshake and per-request deadline (default 10000)\n"
+          "  --timeout MS       handshake timeout, and the per-request deadline when no other\n"
+          "                     is given (default 10000)\n"
+          "  --deadline MS      per-request deadline (default: with --cut auto, the predicted time\n"
+          "                     times --deadline-margin; else --timeout)\n"
+          "  --deadline-margin X  times the predicted time (default 3)\n"
+          "  --no-fallback      a request whose edge is slow, gone or refuses fails (exit 1)\n"
+          "                     instead of being finished here from its frontier or input\n"
+          "  --retries N        times a request whose connection was lost is sent again on the\n"
+          "                     next one, within its deadline (default 1)\n"
+          "  --interval MS      start a request every MS, as a camera would (default: back to back)\n"
           "  --insecure         no encryption, no authentication (the edge too): tests only\n"
           "  --profile          print the time per operator type (median run)\n"
           "  --quiet            print nothing but errors\n"
@@ -82,6 +91,18 @@ static int parse_int(const char *s, const char *flag, int lo, int hi, int *out) 
     return 2;
   }
   *out = (int)v;
+  return 0;
+}
+
+/* --deadline-margin: a number in [1, 1000]. Returns 0 or 2. */
+static int parse_margin(const char *s, double *out) {
+  char *end;
+  double v = strtod(s, &end);
+  if (*s == '\0' || *end != '\0' || !(v >= 1 && v <= 1000)) {
+    fprintf(stderr, "cleave-device: --deadline-margin must be a number in [1, 1000], not '%s'\n", s);
+    return 2;
+  }
+  *out = v;
   return 0;
 }
 
@@ -176,7 +197,9 @@ static int parse_args(int argc, char **argv, dev_config *cfg) {
       {"insecure", no_argument, 0, 'I'},     {"plan", required_argument, 0, 'L'},
       {"profile-device", required_argument, 0, 'D'}, {"profile-edge", required_argument, 0, 'E'},
       {"bandwidth", required_argument, 0, 'B'}, {"rtt", required_argument, 0, 'R'},
-      {"min-cut", required_argument, 0, 'M'},
+      {"min-cut", required_argument, 0, 'M'}, {"deadline", required_argument, 0, 'd'},
+      {"deadline-margin", required_argument, 0, 'g'}, {"no-fallback", no_argument, 0, 'N'},
+      {"retries", required_argument, 0, 'y'}, {"interval", required_argument, 0, 'j'},
       {"help", no_argument, 0, 'h'},         {"version", no_argument, 0, 'V'},
       {0, 0, 0, 0}};
   memset(cfg, 0, sizeof *cfg);
@@ -187,6 +210,8 @@ static int parse_args(int argc, char **argv, dev_config *cfg) {
   cfg->timeout_ms = CL_SPLIT_DEFAULT_TIMEOUT_MS;
   cfg->rtt_ms = -1;
   cfg->min_cut = -1;
+  cfg->deadline_margin = 3;
+  cfg->retries = 1;
   int c;
   opterr = 0;
   while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -224,6 +249,11 @@ static int parse_args(int argc, char **argv, dev_config *cfg) {
     case 'B': rc = parse_figure(optarg, "--bandwidth", &cfg->bandwidth_bps); break;
     case 'R': rc = parse_figure(optarg, "--rtt", &cfg->rtt_ms); break;
     case 'M': rc = parse_int(optarg, "--min-cut", 0, 1 << 30, &cfg->min_cut); break;
+    case 'd': rc = parse_int(optarg, "--deadline", 1, 3600000, &cfg->deadline_ms); break;
+    case 'g': rc = parse_margin(optarg, &cfg->deadline_margin); break;
+    case 'N': cfg->no_fallback = 1; break;
+    case 'y': rc = parse_int(optarg, "--retries", 0, 100, &cfg->retries); break;
+    case 'j': rc = parse_int(optarg, "--interval", 0, 3600000, &cfg->interval_ms); break;
     case 'h': usage(stdout); return 0;
     case 'V': printf("cleave-device %s\n", cl_version()); return 0;
     default:

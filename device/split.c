@@ -1,8 +1,12 @@
 /* cleave-device: split runs (--edge): nodes [0, cut) here, [cut, n) on cleave-edge, with --repeat,
  * --inflight and the time split in --stats. With --cut auto each request's cut and codec come from
  * auto.c; a connection to the edge is made per (cut, codec) when first needed and kept (a few, the
- * least recently used closed first); cut n runs here and sends nothing. A failed request is an
- * error (exit 1): falling back to a local run is a later feature. */
+ * least recently used closed first); cut n runs here and sends nothing.
+ * Every request has a deadline (--deadline, or the predicted time times --deadline-margin, or
+ * --timeout). A request the edge does not answer in time, cannot take (no session: the client is
+ * reconnecting by itself) or refuses is finished here: from its frontier when the executor still
+ * holds it, else from the input; --no-fallback makes it an error (exit 1). --stats counts them. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +52,10 @@ typedef struct split_run {
   int total, warm;             /* requests to make, of which the first `warm` are not timed */
   double *s[S_COUNT];          /* s[k][run] */
   double wall_ms;              /* timed requests, first submit to last reply */
+  int frontier_of;             /* the request whose frontier the executor holds (-1: none) */
+  int fallbacks;               /* timed requests finished here instead */
+  int fallback_by[CL_SPLIT_LOCAL + 1]; /* ... by cause (cl_split_failure) */
+  int first_noted;             /* the first fallback's reason was printed */
 } split_run;
 
 /* One request in flight. */
@@ -80,7 +88,8 @@ static int connect_edge(split_run *r, int cut, const cl_codec *codec, cl_split_c
   memset(&kp, 0, sizeof kp);
   cl_split_client_options o = {.endpoint = cfg->edge, .cut = cut, .codec = *codec,
                                .insecure = cfg->insecure, .max_inflight = cfg->inflight,
-                               .timeout_ms = cfg->timeout_ms};
+                               .timeout_ms = cfg->timeout_ms, .reconnect = 1,
+                               .retries = cfg->retries};
   if (!cfg->insecure) {
     if (cl_keys_load_secret(cfg->key_path, &kp, &err) != CL_OK ||
         cl_keys_load_public(cfg->edge_pub, edge_pk, &err) != CL_OK)
@@ -93,7 +102,18 @@ static int connect_edge(split_run *r, int cut, const cl_codec *codec, cl_split_c
   cl_keys_wipe(&kp);
   r->connects++;
   r->connect_ms += (double)(now_ns() - t0) / 1e6;
-  return st == CL_OK ? 0 : fail(cfg->edge, &err);
+  if (st != CL_OK) return fail(cfg->edge, &err);
+  if (cl_split_client_ready(*out)) return 0;
+  if (cfg->no_fallback) {   /* the client keeps trying, but nothing may run here */
+    cl_split_client_free(out);
+    fprintf(stderr, "cleave-device: no answer from the edge at '%s' within %d ms\n", cfg->edge,
+            cfg->timeout_ms);
+    return 1;
+  }
+  if (!cfg->quiet)
+    fprintf(stderr, "cleave-device: no answer from the edge at '%s' within %d ms: running here "
+            "until it answers\n", cfg->edge, cfg->timeout_ms);
+  return 0;
 }
 
 /* Makes r->client the connection for r->ch (cut < n), connecting when there is none yet; the
@@ -167,17 +187,6 @@ static void release(split_run *r) {
 
 /* === The request loop === */
 
-static int submit_one(split_run *r, pending *p, int index) {
-  cl_error err = {0};
-  p->index = index;
-  p->t0_ns = now_ns();
-  if (cl_exec_run(r->ex, 0, r->ch.cut, &err) != CL_OK) return fail("", &err);
-  uint64_t t1 = now_ns();
-  p->device_ms = (double)(t1 - p->t0_ns) / 1e6;
-  if (cl_split_client_submit(r->client, r->ex, &p->id, &err) != CL_OK) return fail("", &err);
-  return 0;
-}
-
 static void record(split_run *r, const pending *p, const cl_split_result *res, uint64_t t_end) {
   int i = p->index - r->warm;
   if (i < 0) return;
@@ -192,17 +201,78 @@ static void record(split_run *r, const pending *p, const cl_split_result *res, u
   r->wire_of[i] = v[S_WIRE];
 }
 
-static int receive_one(split_run *r, pending *inflight, int *n_inflight) {
+/* This request's deadline, ms: --deadline, else the predicted time times the margin (at least
+ * MIN_DEADLINE_MS: the prediction includes the device's part, the deadline starts after it), else
+ * --timeout. */
+#define MIN_DEADLINE_MS 20
+static int deadline_of(const split_run *r) {
+  const dev_config *cfg = r->cfg;
+  if (cfg->deadline_ms > 0) return cfg->deadline_ms;
+  if (r->ch.predicted_ms <= 0) return cfg->timeout_ms;
+  double d = ceil(r->ch.predicted_ms * cfg->deadline_margin);
+  return d < MIN_DEADLINE_MS ? MIN_DEADLINE_MS : d > cfg->timeout_ms ? cfg->timeout_ms : (int)d;
+}
+
+/* Finishes request p here, the edge having failed it (why, cause): [cut, n) when the executor
+ * still holds its frontier, else [0, n) from the input. --no-fallback: the error instead. */
+static int fall_back(split_run *r, pending *p, cl_split_failure why, const cl_error *cause) {
+  if (r->cfg->no_fallback) return fail("", cause);
+  cl_error err = {0};
+  int n = cl_model_node_count(r->m), from = r->frontier_of == p->index ? r->ch.cut : 0;
+  uint64_t t0 = now_ns();
+  if (cl_exec_run(r->ex, from, n, &err) != CL_OK) return fail("", &err);
+  r->frontier_of = -1;
+  for (int i = 0; i < r->n_outs; i++) {
+    cl_tensor view;
+    cl_exec_output(r->ex, i, &view);
+    memcpy(r->outs[i].data, view.data, r->outs[i].nbytes);
+  }
+  uint64_t t_end = now_ns();
+  p->device_ms += (double)(t_end - t0) / 1e6;
+  if (p->index >= r->warm) r->fallbacks++, r->fallback_by[why]++;
+  if (!r->first_noted++ && !r->cfg->quiet)
+    fprintf(stderr, "cleave-device: request %d finished here (%s): %s\n", p->index,
+            from ? "from its frontier" : "from the input", cause->msg);
+  cl_split_result none;
+  memset(&none, 0, sizeof none);
+  record(r, p, &none, t_end);
+  return 0;
+}
+
+/* Runs [0, cut) and submits. Returns 0 (in flight), 2 (no session now: finished here) or 1. */
+static int submit_one(split_run *r, pending *p, int index) {
+  cl_error err = {0};
+  p->index = index;
+  p->t0_ns = now_ns();
+  if (cl_exec_run(r->ex, 0, r->ch.cut, &err) != CL_OK) return fail("", &err);
+  r->frontier_of = index;
+  uint64_t t1 = now_ns();
+  p->device_ms = (double)(t1 - p->t0_ns) / 1e6;
+  cl_status st = cl_split_client_submit_within(r->client, r->ex, deadline_of(r), &p->id, &err);
+  if (st == CL_OK) return 0;
+  if (st != CL_ERR_CLOSED && st != CL_ERR_TIMEOUT) return fail("", &err);
+  return fall_back(r, p, CL_SPLIT_GONE, &err) == 0 ? 2 : 1;
+}
+
+/* Settles one request in flight (*settled 1): its reply, or a local run. A failure that names no
+ * request leaves them in flight (*settled 0): each still settles by its deadline. */
+static int receive_one(split_run *r, pending *inflight, int *n_inflight, int *settled) {
   cl_error err = {0};
   cl_split_result res;
-  if (cl_split_client_receive(r->client, r->outs, r->n_outs, &res, &err) != CL_OK)
-    return fail("", &err);
+  *settled = 0;
+  cl_status st = cl_split_client_receive(r->client, r->outs, r->n_outs, &res, &err);
   uint64_t t_end = now_ns();
+  if (st != CL_OK && res.request_id == 0) return 0;
   for (int i = 0; i < *n_inflight; i++) {
     if (inflight[i].id != res.request_id) continue;
-    record(r, &inflight[i], &res, t_end);
-    if (r->au) dev_auto_observe(r->au, r->ch.cut, &res);
+    if (st != CL_OK) {
+      if (fall_back(r, &inflight[i], res.failure, &err) != 0) return 1;
+    } else {
+      record(r, &inflight[i], &res, t_end);
+      if (r->au) dev_auto_observe(r->au, r->ch.cut, &res);
+    }
     inflight[i] = inflight[--*n_inflight];
+    *settled = 1;
     return 0;
   }
   fprintf(stderr, "cleave-device: reply to an unknown request %llu\n",
@@ -210,19 +280,34 @@ static int receive_one(split_run *r, pending *inflight, int *n_inflight) {
   return 1;
 }
 
+/* --interval: 1 when request `index` may start (it starts every interval from t_first). */
+static int due(const split_run *r, int index, uint64_t t_first) {
+  return now_ns() >= t_first + (uint64_t)index * (uint64_t)r->cfg->interval_ms * 1000000u;
+}
+
+static void pause_until_due(const split_run *r, int index, uint64_t t_first) {
+  while (!due(r, index, t_first)) nanosleep(&(struct timespec){0, 200000}, NULL);
+}
+
 static int request_loop(split_run *r) {
   pending inflight[CL_SPLIT_MAX_INFLIGHT];
   int n_inflight = 0, submitted = 0, received = 0;
-  uint64_t t_timed = 0;
+  uint64_t t_timed = 0, t_first = now_ns();
   while (received < r->total) {
-    if (submitted < r->total && n_inflight < r->cfg->inflight) {
+    if (submitted < r->total && n_inflight < r->cfg->inflight &&
+        (n_inflight == 0 || due(r, submitted, t_first))) {
+      pause_until_due(r, submitted, t_first);
       if (submitted == r->warm) t_timed = now_ns();
-      if (submit_one(r, &inflight[n_inflight], submitted) != 0) return 1;
-      n_inflight++, submitted++;
+      int rc = submit_one(r, &inflight[n_inflight], submitted);
+      if (rc == 1) return 1;
+      submitted++;
+      if (rc == 2) received++;
+      else n_inflight++;
       continue;
     }
-    if (receive_one(r, inflight, &n_inflight) != 0) return 1;
-    received++;
+    int settled = 0;
+    if (receive_one(r, inflight, &n_inflight, &settled) != 0) return 1;
+    received += settled;
   }
   r->wall_ms = (double)(now_ns() - t_timed) / 1e6;
   return 0;
@@ -249,8 +334,9 @@ static int local_one(split_run *r, int index) {
 /* --cut auto: one request at a time, each at the cut and codec auto.c chooses. */
 static int auto_loop(split_run *r) {
   int n = cl_model_node_count(r->m);
-  uint64_t t_timed = 0;
+  uint64_t t_timed = 0, t_first = now_ns();
   for (int i = 0; i < r->total; i++) {
+    pause_until_due(r, i, t_first);
     if (i == r->warm) t_timed = now_ns();
     uint64_t t0 = now_ns();
     if (dev_auto_next(r->au, &r->ch) != 0) return 1;
@@ -261,8 +347,10 @@ static int auto_loop(split_run *r) {
     }
     if (use_connection(r, (uint64_t)i) != 0) return 1;
     pending p;
-    int n_inflight = 1;
-    if (submit_one(r, &p, i) != 0 || receive_one(r, &p, &n_inflight) != 0) return 1;
+    int n_inflight = 1, settled = 0, rc = submit_one(r, &p, i);
+    if (rc == 1) return 1;
+    while (rc == 0 && !settled)
+      if (receive_one(r, &p, &n_inflight, &settled) != 0) return 1;
   }
   r->wall_ms = (double)(now_ns() - t_timed) / 1e6;
   return 0;
@@ -298,6 +386,27 @@ static void write_cuts(const split_run *r, FILE *f, int runs) {
   dev_auto_json(r->au, f);
 }
 
+/* Requests finished here and why, the deadline, the connections' reconnects and re-sends. */
+static void write_fallbacks(const split_run *r, FILE *f, int runs) {
+  cl_split_client_stats sum = {0};
+  for (int i = 0; i < POOL; i++) {
+    cl_split_client_stats st;
+    if (!r->pool[i].client) continue;
+    cl_split_client_stats_get(r->pool[i].client, &st);
+    sum.links_lost += st.links_lost, sum.resent += st.resent, sum.stale += st.stale;
+  }
+  fprintf(f, ", \"split_runs\": %d, \"fallbacks\": %d, \"fallback_slow\": %d, \"fallback_gone\": %d,"
+          " \"fallback_refused\": %d, \"fallback_bad_reply\": %d, \"fallback_other\": %d,"
+          " \"deadline_ms\": %d, \"no_fallback\": %s, \"reconnects\": %llu, \"resent\": %llu,"
+          " \"stale\": %llu", runs - r->fallbacks, r->fallbacks, r->fallback_by[CL_SPLIT_SLOW],
+          r->fallback_by[CL_SPLIT_GONE], r->fallback_by[CL_SPLIT_REFUSED],
+          r->fallback_by[CL_SPLIT_BAD_REPLY], r->fallback_by[CL_SPLIT_LOCAL] +
+          r->fallback_by[CL_SPLIT_OK], r->cfg->deadline_ms > 0 || r->ch.predicted_ms <= 0
+          ? deadline_of(r) : -1, r->cfg->no_fallback ? "true" : "false",
+          (unsigned long long)sum.links_lost, (unsigned long long)sum.resent,
+          (unsigned long long)sum.stale);
+}
+
 static int write_stats(const split_run *r, const dev_timing *e2e, const double *med, int runs) {
   const dev_config *cfg = r->cfg;
   FILE *f = fopen(cfg->stats_path, "w");
@@ -308,10 +417,11 @@ static int write_stats(const split_run *r, const dev_timing *e2e, const double *
   int n = cl_model_node_count(r->m);
   fprintf(f, "{\"runs\": %d, \"p90_ms\": %.4f, \"min_ms\": %.4f, \"mean_ms\": %.4f, \"threads\": %d,"
           " \"mode\": \"split\", \"cut\": %d, \"cut_mode\": \"%s\", \"nodes\": %d, \"codec\": \"%s\","
-          " \"inflight\": %d, \"insecure\": %s, \"fallbacks\": 0, \"throughput_rps\": %.3f", runs,
+          " \"inflight\": %d, \"insecure\": %s, \"throughput_rps\": %.3f", runs,
           e2e->p90_ms, e2e->min_ms, e2e->mean_ms, cfg->threads, r->ch.cut, r->au ? "auto" : "fixed",
           n, r->ch.cut == n ? "" : r->ch.codec_name, cfg->inflight, cfg->insecure ? "true" : "false",
           r->wall_ms > 0 ? runs / (r->wall_ms / 1e3) : 0.0);
+  write_fallbacks(r, f, runs);
   if (r->au) write_cuts(r, f, runs);
   for (int k = 0; k < S_COUNT; k++)
     fprintf(f, k >= S_UP ? ", \"%s\": %.0f" : ", \"%s\": %.4f", sample_names[k], med[k]);
@@ -344,6 +454,11 @@ static int report(split_run *r) {
     printf("  bytes up %.0f, down %.0f per request%s\n", med[S_UP], med[S_DOWN],
            cfg->insecure ? " (INSECURE: not encrypted)" : " (sealed)");
     if (r->au) dev_auto_print(r->au);
+    if (r->fallbacks)
+      printf("  fallbacks: %d of %d requests finished here (deadline passed %d, no session %d, "
+             "refused %d, bad reply %d)\n", r->fallbacks, runs, r->fallback_by[CL_SPLIT_SLOW],
+             r->fallback_by[CL_SPLIT_GONE], r->fallback_by[CL_SPLIT_REFUSED],
+             r->fallback_by[CL_SPLIT_BAD_REPLY]);
   }
   if (rc == 0 && cfg->stats_path) rc = write_stats(r, &e2e, med, runs);
   return rc;
@@ -354,6 +469,7 @@ int dev_run_split(const dev_config *cfg, cl_model_t *m, const cl_tensor *inputs)
   memset(&r, 0, sizeof r);
   r.cfg = cfg;
   r.m = m;
+  r.frontier_of = -1;
   int rc = prepare(&r, inputs);
   if (rc == 0) rc = r.au ? auto_loop(&r) : request_loop(&r);
   if (rc == 0) rc = report(&r);

@@ -16,6 +16,7 @@
 
 typedef struct edge_config {
   const char *model_path, *listen, *key_path, *allow_path;
+  const char *broker;                       /* --connect: a worker of cleave-cloud */
   const char *shapes[CL_SPLIT_MAX_MODELS];  /* --input-shape values, one per model */
   int n_shapes;
   int insecure, quiet;
@@ -24,7 +25,8 @@ typedef struct edge_config {
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: cleave-edge --model M.onnx --listen ENDPOINT --key edge.key --allow devices.pub\n"
+          "usage: cleave-edge --model M.onnx --listen ENDPOINT|--connect BROKER --key edge.key\n"
+          "                   --allow devices.pub\n"
           "                   [--threads N] [--input-shape DIMS[,DIMS]...]... [--insecure] [more]\n"
           "\n"
           "Serves split inference: devices (cleave-device --edge ENDPOINT --cut K) run nodes [0, K)\n"
@@ -33,6 +35,9 @@ static void usage(FILE *f) {
           "\n"
           "  --model M.onnx        the model (the same file the devices load)\n"
           "  --listen ENDPOINT     ZeroMQ endpoint to bind, e.g. tcp://0.0.0.0:5555\n"
+          "  --connect BROKER      instead of --listen: serve as a worker of cleave-cloud, whose\n"
+          "                        --workers endpoint this is (devices connect to the broker)\n"
+          "  --heartbeat MS        with --connect: heartbeat interval (default 1000)\n"
           "  --key edge.key        this edge's key pair (cleave-keygen)\n"
           "  --allow devices.pub   the device public keys allowed, one a line\n"
           "  --threads N           requests served at once, one worker thread each (default: cores)\n"
@@ -65,7 +70,12 @@ static int parse_int(const char *s, const char *flag, int lo, int hi, int *out) 
 }
 
 static int check_config(const edge_config *cfg) {
-  const char *missing = !cfg->model_path ? "--model" : !cfg->listen ? "--listen" : NULL;
+  const char *missing = !cfg->model_path ? "--model" : !cfg->listen && !cfg->broker ? "--listen"
+                                                                                    : NULL;
+  if (cfg->listen && cfg->broker) {
+    fprintf(stderr, "cleave-edge: --listen and --connect exclude each other\n");
+    return 2;
+  }
   if (!missing && !cfg->insecure)
     missing = !cfg->key_path ? "--key" : !cfg->allow_path ? "--allow" : NULL;
   if (missing) {
@@ -89,6 +99,7 @@ static int parse_args(int argc, char **argv, edge_config *cfg) {
       {"max-sessions", required_argument, 0, 'S'}, {"max-sessions-per-key", required_argument, 0, 'K'},
       {"idle", required_argument, 0, 'i'},   {"queue", required_argument, 0, 'q'},
       {"quiet", no_argument, 0, 'Q'},        {"help", no_argument, 0, 'h'},
+      {"connect", required_argument, 0, 'C'}, {"heartbeat", required_argument, 0, 'H'},
       {"version", no_argument, 0, 'V'},      {0, 0, 0, 0}};
   memset(cfg, 0, sizeof *cfg);
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -117,6 +128,8 @@ static int parse_args(int argc, char **argv, edge_config *cfg) {
     case 'i': rc = parse_int(optarg, "--idle", 1, 86400, &idle_s); break;
     case 'q': rc = parse_int(optarg, "--queue", 1, 100000, &cfg->so.queue); break;
     case 'Q': cfg->quiet = 1; break;
+    case 'C': cfg->broker = optarg; break;
+    case 'H': rc = parse_int(optarg, "--heartbeat", 10, 60000, &cfg->so.heartbeat_ms); break;
     case 'h': usage(stdout); return 0;
     case 'V': printf("cleave-edge %s\n", cl_version()); return 0;
     default:
@@ -238,7 +251,8 @@ static void print_banner(const edge_config *cfg, cl_model_t **models, int n_mode
     fprintf(stderr, "cleave-edge: model %s: %d nodes, hash %02x%02x%02x%02x...\n", cfg->model_path,
             cl_model_node_count(models[i]), h[0], h[1], h[2], h[3]);
   }
-  fprintf(stderr, "cleave-edge: listening on %s, %d worker%s, %s\n", cl_split_server_endpoint(s),
+  fprintf(stderr, "cleave-edge: %s %s, %d worker%s, %s\n",
+          cfg->broker ? "serving through the broker at" : "listening on", cl_split_server_endpoint(s),
           cfg->so.workers, cfg->so.workers > 1 ? "s" : "",
           cfg->insecure ? "INSECURE (no encryption, no authentication)" : "sealed");
   if (allow) fprintf(stderr, "cleave-edge: %d device key%s allowed\n", cl_allowlist_count(allow),
@@ -250,6 +264,7 @@ static int serve(edge_config *cfg, cl_model_t **models, int n_models) {
   cl_allowlist *allow = NULL;
   if (load_keys(cfg, &kp, &allow) != 0) return 1;
   cfg->so.endpoint = cfg->listen;
+  cfg->so.broker = cfg->broker;
   cfg->so.insecure = cfg->insecure;
   cfg->so.key = cfg->insecure ? NULL : &kp;
   cfg->so.allow = allow;

@@ -105,7 +105,7 @@ static void worker_release(cl_srv_worker *w) {
 }
 
 static cl_status apply_defaults(cl_split_server_options *o, int n_models, cl_error *err) {
-  if (!o->endpoint) return cl_error_set(err, CL_ERR_ARG, "no endpoint to listen on");
+  if (!o->endpoint && !o->broker) return cl_error_set(err, CL_ERR_ARG, "no endpoint to listen on");
   if (n_models < 1 || n_models > CL_SPLIT_MAX_MODELS)
     return cl_error_set(err, CL_ERR_ARG, "%d models (1 to %d)", n_models, CL_SPLIT_MAX_MODELS);
   if (!o->insecure && (!o->key || !o->allow))
@@ -123,29 +123,36 @@ static cl_status apply_defaults(cl_split_server_options *o, int n_models, cl_err
   return CL_OK;
 }
 
+static cl_status bind_inproc(cl_split_server_t *s, cl_error *err) {
+  snprintf(s->inproc, sizeof s->inproc, "inproc://cleave-split-%p", (void *)s);
+  if (zmq_bind(s->back, s->inproc) != 0)
+    return cl_error_set(err, CL_ERR_IO, "ZeroMQ inproc: %s", zmq_strerror(zmq_errno()));
+  return CL_OK;
+}
+
 static cl_status bind_sockets(cl_split_server_t *s, cl_error *err) {
   int one = 1;
   s->ctx = zmq_ctx_new();
-  s->front = s->ctx ? zmq_socket(s->ctx, ZMQ_ROUTER) : NULL;
+  s->front = s->ctx && !s->o.broker ? zmq_socket(s->ctx, ZMQ_ROUTER) : NULL;
   s->back = s->ctx ? zmq_socket(s->ctx, ZMQ_ROUTER) : NULL;
-  if (!s->front || !s->back)
+  if ((!s->front && !s->o.broker) || !s->back)
     return cl_error_set(err, CL_ERR_IO, "ZeroMQ: %s", zmq_strerror(zmq_errno()));
   cl_transport_limits fl = {s->o.queue, s->max_msg, FRONT_LINGER_MS, 0};
   cl_transport_limits bl = {4 * CL_SPLIT_MAX_WORKERS, -1, 0, -1};
-  cl_status st = cl_transport_limit(s->front, &fl, err);
-  if (st == CL_OK) st = cl_transport_limit(s->back, &bl, err);
+  cl_status st = cl_transport_limit(s->back, &bl, err);
+  zmq_setsockopt(s->back, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
+  if (st == CL_OK) st = bind_inproc(s, err);
+  if (st != CL_OK) return st;
+  if (s->o.broker) return cl_srv_broker_connect(s, err);   /* a DEALER, connected */
+  st = cl_transport_limit(s->front, &fl, err);
   if (st != CL_OK) return st;
   zmq_setsockopt(s->front, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
-  zmq_setsockopt(s->back, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
   if (zmq_bind(s->front, s->o.endpoint) != 0)
     return cl_error_set(err, CL_ERR_IO, "cannot listen on '%s': %s", s->o.endpoint,
                         zmq_strerror(zmq_errno()));
   size_t len = sizeof s->endpoint;
   if (zmq_getsockopt(s->front, ZMQ_LAST_ENDPOINT, s->endpoint, &len) != 0)
     snprintf(s->endpoint, sizeof s->endpoint, "%s", s->o.endpoint);
-  snprintf(s->inproc, sizeof s->inproc, "inproc://cleave-split-%p", (void *)s);
-  if (zmq_bind(s->back, s->inproc) != 0)
-    return cl_error_set(err, CL_ERR_IO, "ZeroMQ inproc: %s", zmq_strerror(zmq_errno()));
   return CL_OK;
 }
 
@@ -281,6 +288,12 @@ static void from_device(cl_split_server_t *s, ready_queue *q) {
   zmq_msg_t parts[4];
   int n = 0;
   if (cl_transport_recv(s->front, parts + 1, 3, &n, ZMQ_DONTWAIT, NULL) != CL_OK) return;
+  if (s->o.broker) s->broker_heard_ms = cl_transport_now_ms();
+  if (n == 1 && s->o.broker) {   /* a control message from the broker */
+    cl_srv_broker_control(s, &parts[1]);
+    zmq_msg_close(&parts[1]);
+    return;
+  }
   if (n != 3) {
     refuse_frames(s, &parts[1], n - 1);
     cl_transport_close(parts + 1, n < 3 ? n : 3);
@@ -324,6 +337,7 @@ cl_status cl_split_server_run(cl_split_server_t *s, cl_error *err) {
   zmq_pollitem_t items[2] = {{s->back, 0, ZMQ_POLLIN, 0}, {s->front, 0, ZMQ_POLLIN, 0}};
   cl_status st = CL_OK;
   while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE)) {
+    items[1].socket = s->front;   /* broker mode connects again with a new socket */
     int rc = zmq_poll(items, q.count > 0 ? 2 : 1, POLL_MS);
     if (rc < 0 && zmq_errno() == EINTR) continue;
     if (rc < 0) {
@@ -333,12 +347,14 @@ cl_status cl_split_server_run(cl_split_server_t *s, cl_error *err) {
     if (items[0].revents & ZMQ_POLLIN) from_worker(s, &q, &byes);
     if (q.count > 0 && items[1].revents & ZMQ_POLLIN) from_device(s, &q);
     int64_t now = cl_transport_now_ms();
+    if (s->o.broker) cl_srv_broker_tick(s, q.count > 0, now);
     if (now >= next_sweep) {
       int gone = cl_sessions_expire(&s->sessions, now);
       if (gone) cl_srv_log(s, "%d idle session%s closed", gone, gone > 1 ? "s" : "");
       next_sweep = now + SWEEP_MS;
     }
   }
+  if (s->o.broker) cl_srv_broker_bye(s);
   if (stop_workers(s, &q))
     for (int i = 0; i < s->o.workers; i++) s->w[i].started = 2;   /* exited: join only */
   return st;

@@ -21,6 +21,7 @@
 #include "wire/frame.h"
 #include "wire/message.h"
 #include "wire/sessions.h"
+#include "wire/transport.h"
 
 /* Called with the frames about to be sent: type (cleave.MsgType), the header (len may change, at
  * most hdr_cap) and the payload (len may change, at most payload_cap). */
@@ -76,6 +77,9 @@ struct cl_split_server {
   int stop;                    /* atomic: run returns */
   uint64_t n_requests, n_refused, n_handshakes, n_dropped; /* atomic counters */
   pthread_mutex_t log_lock;
+  int64_t broker_heard_ms;     /* broker mode: last message from the broker */
+  int64_t broker_beat_ms;      /* broker mode: next heartbeat to send */
+  unsigned broker_connects;    /* broker mode: connections made (server_broker.c) */
   cl_split_hook hook;
   void *hook_ctx;
 };
@@ -89,6 +93,15 @@ void cl_srv_log(struct cl_split_server *s, const char *fmt, ...) CL_PRINTF(2, 3)
 /* Logs a refusal and counts it. */
 void cl_srv_refused(struct cl_split_server *s, const char *what, const uint8_t *identity,
                     size_t identity_len, const char *reason);
+
+/* Broker mode (server_broker.c): the front socket is a DEALER connected to cleave-cloud. */
+cl_status cl_srv_broker_connect(struct cl_split_server *s, cl_error *err) CL_MUST_CHECK;
+/* Heartbeat due? Broker silent for 3 intervals (while the front reads)? Then connects again. */
+void cl_srv_broker_tick(struct cl_split_server *s, int reading, int64_t now_ms);
+/* A one-frame message from the broker (a Control). */
+void cl_srv_broker_control(struct cl_split_server *s, zmq_msg_t *frame);
+/* Says DISCONNECT to the broker (stopping). */
+void cl_srv_broker_bye(struct cl_split_server *s);
 
 /* Worker <-> front control frames (one frame after the worker's id). */
 #define CL_SRV_READY "R"

@@ -150,7 +150,7 @@ grep -q "refused HELLO.*not in the allow-list" "$W/edge.log" || fail "the edge d
 expect 1 "does not verify" $DEV --edge "$EP" --key "$W/dev.key" --edge-pub "$W/stranger.pub" --cut 3
 expect 1 "--insecure" $DEV --edge "$EP" --insecure --cut 3
 expect 1 "no answer from the edge" $DEV --edge tcp://127.0.0.1:9 --key "$W/dev.key" \
-  --edge-pub "$W/edge.pub" --cut 3 --timeout 300
+  --edge-pub "$W/edge.pub" --cut 3 --timeout 300 --no-fallback
 expect 1 "give --input-shape" "$BIN/cleave-edge" --model "$TD/models/ppocr_det.onnx" \
   --listen 'tcp://127.0.0.1:*' --insecure
 expect 0 "" $DEV $SPLIT --cut 7    # still serving

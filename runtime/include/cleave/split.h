@@ -57,7 +57,37 @@ typedef struct cl_split_client_options {
   int queue;                   /* ZeroMQ high-water marks, messages (0: 2 * max_inflight + 2) */
   void *zmq_context;           /* a ZeroMQ context to share, or NULL (the client makes its own).
                                 * A shared one must outlive the client. */
+  /* Reliability (docs/PROTOCOL.md section 12). With reconnect 0 the client behaves as a plain
+   * connection: a lost edge fails each request at its deadline and the caller makes a new client. */
+  int reconnect;               /* 1: watch the link (ZeroMQ heartbeats and disconnect events),
+                                * reconnect and handshake again by itself when the edge is gone,
+                                * restarted or drops the session; a connect whose handshake gets
+                                * no answer still returns a client (it keeps trying) */
+  int deadline_ms;             /* per-request deadline when submit names none (0: timeout_ms) */
+  int retries;                 /* reconnect 1: times a request whose link was lost is sent again on
+                                * the next session, within its deadline (0: never, it fails with
+                                * CL_ERR_CLOSED at once) */
+  int heartbeat_ms;            /* reconnect 1: ZeroMQ heartbeat interval; a silent edge is dropped
+                                * after 3 intervals (0: 1000; -1: none) */
 } cl_split_client_options;
+
+/* Why a request did not get its reply (cl_split_result.failure). */
+typedef enum cl_split_failure {
+  CL_SPLIT_OK = 0,             /* replied */
+  CL_SPLIT_SLOW,               /* its deadline passed (a slow, paused or silent edge) */
+  CL_SPLIT_GONE,               /* not connected: the edge is gone or being reconnected */
+  CL_SPLIT_REFUSED,            /* the edge (or a broker) answered ERROR */
+  CL_SPLIT_BAD_REPLY,          /* a reply that did not authenticate, check or decode */
+  CL_SPLIT_LOCAL,              /* an error on this side (arguments, memory, ZeroMQ) */
+} cl_split_failure;
+
+/* Counters of one client (reconnect 1). */
+typedef struct cl_split_client_stats {
+  uint64_t handshakes;         /* sessions opened, the first included */
+  uint64_t links_lost;         /* times the link or session was found gone */
+  uint64_t resent;             /* requests sent again on a new session */
+  uint64_t stale;              /* authenticated late replies and answers for old sessions, dropped */
+} cl_split_client_stats;
 
 /* Where the time of one request went, in ms, and its bytes (both frames). */
 typedef struct cl_split_result {
@@ -70,6 +100,7 @@ typedef struct cl_split_result {
   double edge_encode_ms;       /* server: codec of the reply */
   double decode_ms;            /* reply open + decode, on the device */
   size_t bytes_up, bytes_down; /* header + payload, each way */
+  cl_split_failure failure;    /* CL_SPLIT_OK, or why receive failed for request_id */
 } cl_split_result;
 
 /* Connects to o->endpoint and runs the handshake (HELLO/WELCOME; it names the model by its hash, so
@@ -88,16 +119,41 @@ void cl_split_client_free(cl_split_client_t **c);
 
 /* Sends one request: encodes the frontier of the cut from ex's buffers (ex ran [0, cut) of the
  * client's model; the frontier is copied out, so ex may run again at once), seals and sends it.
- * *request_id (1, 2, ...) identifies its reply. Errors: CL_ERR_LIMIT (max_inflight requests already
- * in flight), CL_ERR_TIMEOUT (the send queue stayed full), CL_ERR_IO. */
+ * *request_id (1, 2, ...) identifies its reply. Its deadline is o->deadline_ms from now. The
+ * encoded frontier is kept until the request settles, so that it can be sent again (retries).
+ * Errors: CL_ERR_LIMIT (max_inflight requests already in flight), CL_ERR_TIMEOUT (the send queue
+ * stayed full), CL_ERR_CLOSED (reconnect 1: no session now; nothing was sent), CL_ERR_IO. */
 cl_status cl_split_client_submit(cl_split_client_t *c, cl_exec_t *ex, uint64_t *request_id,
                                  cl_error *err) CL_MUST_CHECK;
+
+/* The same with this request's own deadline, ms from now (0: the client's deadline_ms). */
+cl_status cl_split_client_submit_within(cl_split_client_t *c, cl_exec_t *ex, int deadline_ms,
+                                        uint64_t *request_id, cl_error *err) CL_MUST_CHECK;
+
+/* reconnect 1: advances the reconnection without blocking (reads a WELCOME, starts a handshake
+ * whose time came) and returns 1 when a session is open, so that submit would send. Submitting
+ * while it is 0 fails at once with CL_ERR_CLOSED (failure CL_SPLIT_GONE): run locally instead. */
+int cl_split_client_ready(cl_split_client_t *c);
+
+/* Waits up to timeout_ms for cl_split_client_ready. Returns 1 when ready. */
+int cl_split_client_wait_ready(cl_split_client_t *c, int timeout_ms);
+
+/* Counters so far. */
+void cl_split_client_stats_get(const cl_split_client_t *c, cl_split_client_stats *st);
 
 /* Waits for the reply of any request in flight (at most until the earliest deadline), opens it and
  * decodes the graph outputs into outs[0, n_outs) (graph-output order; the caller allocates each with
  * the dtype and shape of the model's output, cl_split_outputs_alloc does it). res (may be NULL) gets
  * the request id and the time split. A request that fails is no longer in flight: res->request_id
- * names it (0 when the failure names no request, e.g. an undecodable frame).
+ * names it and res->failure says why (request_id 0 when the failure names no request, e.g. an
+ * undecodable frame: the requests stay in flight). Every request settles exactly once: a reply, or
+ * a failure by its deadline. Never is an unauthenticated message taken as a reply: an ERROR can
+ * only fail a request (the caller then runs it locally).
+ * reconnect 1: a lost link (disconnect, heartbeat silence, a deadline passed with nothing heard
+ * since the request left) starts a new connection and handshake; requests in flight on it are sent
+ * again (retries) or fail with CL_ERR_CLOSED; an ERROR with code CL_ERR_CLOSED (a broker's "worker
+ * lost") counts as a lost link; one with CL_ERR_PROTOCOL or CL_ERR_AUTH (say, "unknown or expired
+ * session" from a restarted edge) fails its request and starts a new handshake.
  * Errors: CL_ERR_ARG (nothing in flight, outs of the wrong shape), CL_ERR_TIMEOUT (the earliest
  * request's deadline passed), CL_ERR_AUTH (a reply that does not authenticate, or replayed),
  * CL_ERR_PROTOCOL (a malformed reply, or the server's refusal: its status and its reason), other
@@ -123,6 +179,11 @@ typedef struct cl_split_server cl_split_server_t;
 
 typedef struct cl_split_server_options {
   const char *endpoint;        /* where to bind, e.g. "tcp://127.0.0.1:5555" or "tcp://127.0.0.1:*" */
+  const char *broker;          /* instead of binding: serve as a worker of cleave-cloud at this
+                                * endpoint (its workers' side); endpoint is then ignored. READY,
+                                * heartbeats both ways, reconnection: docs/PROTOCOL.md section 12 */
+  int heartbeat_ms;            /* broker mode: heartbeat interval; the broker is taken for gone
+                                * after 3 silent intervals and connected again (0: 1000) */
   const cl_keypair *key;       /* the server's key pair (copied); NULL only when insecure */
   const cl_allowlist *allow;   /* device keys allowed; must outlive the server; NULL when insecure */
   int insecure;                /* 1: no seal (devices must be insecure too), anyone may connect */
