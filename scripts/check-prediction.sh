@@ -339,9 +339,13 @@ for k in cuts:
         misses.append(k)
     result.append({"cut": k, "predicted_ms": p, "measured_ms": m, "error_pct": err,
                    "rounds_ms": per_round, "calibration": k in cal})
+errs = [c["error_pct"] for c in result]
+spread = (f"errors: median {statistics.median(errs):+.1f}%, median |error| "
+          f"{statistics.median(abs(e) for e in errs):.1f}%; within 5/10/15%: "
+          + "/".join(str(sum(abs(e) <= t for e in errs)) for t in (5, 10, 15)) + f" of {len(errs)}")
 verdict = (f"PASS: every cut within {tol:g}% (worst {worst:.1f}%)" if not misses else
            f"FAIL: {len(misses)} of {len(cuts)} cuts off by more than {tol:g}% (worst {worst:.1f}%): "
-           + " ".join(map(str, misses)))
+           + " ".join(map(str, misses))) + "\n" + spread
 head = [f"## {name}: predicted vs measured on loopback",
         "",
         f"{start} .. {end}; load average {load0} before, {load1} after; codec {codec}; "
@@ -355,7 +359,8 @@ head = [f"## {name}: predicted vs measured on loopback",
         ""]
 text = "\n".join(head + lines + ["", verdict])
 open(f"{o}/table.md", "w").write(text + "\n")
-json.dump({"model": name, "cuts": result, "worst_pct": worst, "misses": misses, "tolerance": tol,
+json.dump({"model": name, "cuts": result, "worst_pct": worst,
+           "median_pct": statistics.median(errs), "median_abs_pct": statistics.median(abs(e) for e in errs), "misses": misses, "tolerance": tol,
            "link": {"bandwidth_bps": B, "rtt_ms": float(rtt_us) / 1e3}, "load_before": load0,
            "load_after": load1, "start": start, "end": end,
            "priority": priority, "quiet_gate": {"below_pct": quiet_pct, "checks": checks, "waited": waits, "gave_up": gave_up}}, open(f"{o}/result.json", "w"), indent=1)

@@ -9,23 +9,25 @@
 #include "cleave/codec.h"
 #include "cleave/model.h"
 #include "cleave/tensorfile.h"
+#include "cleave/units.h"
 #include "cli.h"
 
 #define MAX_INPUTS 16
 
 typedef struct prof_args {
-  const char *model, *out, *codecs;
+  const char *model, *out, *codecs, *pause;
   const char *inputs[MAX_INPUTS];
   int n_inputs, quiet;
   long runs, warmup, threads, reps, seed;
   int no_accuracy, warmup_given;
+  double pause_ms;            /* from --pause: 0 default, < 0 none */
 } prof_args;
 
 static void usage(FILE *f) {
   fprintf(f,
           "usage: " PROG " profile --model M.onnx [--input IN]... [--runs N] [--warmup N]\n"
           "                          [--threads N] [--codecs LIST] [--reps N] [--seed S]\n"
-          "                          [--no-accuracy] [--quiet] -o PROFILE\n"
+          "                          [--pause DUR] [--no-accuracy] [--quiet] -o PROFILE\n"
           "\n"
           "Runs the model on this host and writes a profile: the host, each node's time (median and\n"
           "p90 over the runs), and for every cut k in [0, n] the tensors crossing it, their bytes raw\n"
@@ -38,6 +40,8 @@ static void usage(FILE *f) {
           "                   inputs (uniform in [-1, 1); the model needs static shapes)\n"
           "  --runs N         timed runs for the node times (default %d)\n"
           "  --warmup N       untimed runs first (default %d)\n"
+          "  --pause DUR      sleep before each timed run, as each side of a split request waits for\n"
+          "                   the other before it computes (default 5ms; 0: back to back)\n"
           "  --threads N      executor threads (default 1)\n"
           "  --codecs LIST    codecs to measure, comma-separated (default %s); each lossy codec's\n"
           "                   lossless counterpart is added (replies are lossless)\n"
@@ -77,7 +81,8 @@ static int parse(int argc, char **argv, prof_args *a) {
       {"reps", required_argument, 0, 'R'},   {"seed", required_argument, 0, 's'},
       {"no-accuracy", no_argument, 0, 'A'},  {"quiet", no_argument, 0, 'q'},
       {"output", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'},
-      {"version", no_argument, 0, 'V'},      {0, 0, 0, 0}};
+      {"version", no_argument, 0, 'V'},      {"pause", required_argument, 0, 'P'},
+      {0, 0, 0, 0}};
   memset(a, 0, sizeof *a);
   a->threads = 1, a->seed = 1;
   optind = 1;
@@ -97,6 +102,7 @@ static int parse(int argc, char **argv, prof_args *a) {
     case 'R': rc = cli_int(optarg, "--reps", 1, 64, &a->reps); break;
     case 's': rc = cli_int(optarg, "--seed", 0, 2147483647L, &a->seed); break;
     case 'c': a->codecs = optarg; break;
+    case 'P': a->pause = optarg; break;
     case 'A': a->no_accuracy = 1; break;
     case 'q': a->quiet = 1; break;
     case 'o': a->out = optarg; break;
@@ -109,6 +115,12 @@ static int parse(int argc, char **argv, prof_args *a) {
   }
   if (optind < argc) return fprintf(stderr, PROG " profile: unexpected argument '%s'\n", argv[optind]), 2;
   if (!a->model || !a->out) return fprintf(stderr, PROG " profile: --model and -o are needed (see --help)\n"), 2;
+  if (a->pause) {
+    cl_error err = {0};
+    if (cl_units_duration_ms(a->pause, &a->pause_ms, &err) != CL_OK || a->pause_ms > 1e4)
+      return cli_fail(2, "--pause: %s", err.msg[0] ? err.msg : "at most 10 s");
+    if (a->pause_ms == 0) a->pause_ms = -1; /* none */
+  }
   return check_codecs(a->codecs);
 }
 
@@ -165,7 +177,7 @@ int cli_profile(int argc, char **argv) {
   cl_profile_options o = {.model_path = a.model, .inputs = a.n_inputs ? ts : NULL, .n_inputs = a.n_inputs,
                           .input_desc = desc, .threads = (int)a.threads, .runs = (int)a.runs,
                           .warmup = (int)a.warmup, .codec_reps = (int)a.reps, .codecs = a.codecs,
-                          .no_accuracy = a.no_accuracy, .seed = (uint64_t)a.seed,
+                          .no_accuracy = a.no_accuracy, .seed = (uint64_t)a.seed, .pause_ms = a.pause_ms,
                           .progress = on_progress, .progress_ctx = &pr};
   if (a.warmup_given && a.warmup == 0) o.warmup = -1; /* none */
   cl_error err = {0};

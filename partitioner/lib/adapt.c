@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plan_internal.h"
+
 #define MIN_MS_PER_BYTE 8e-10   /* 10 Tbit/s, the most cl_units_bandwidth accepts */
 #define MAX_MS_PER_BYTE 8e3     /* 1 bit/s */
 
@@ -98,13 +100,26 @@ void cl_link_est_get(const cl_link_est *e, cl_link *out) {
 
 /* === The chooser === */
 
+/* One choice the chooser may make below cut n: cut k >= min_cut with a codec the planner allows
+ * there, and the link-independent parts of its predicted time (plan_internal.h). */
+typedef struct adapt_row {
+  int cut;
+  int codec;                     /* index into names */
+  plan_fixed f;
+} adapt_row;
+
 struct cl_adapt_t {
   const cl_profile *dev, *edge;  /* the caller's */
   cl_adapt_options o;            /* defaults applied; o.codec points to codec below (or NULL) */
   char codec[CL_PROFILE_CODEC_NAME_MAX];
   int n;                         /* nodes */
+  adapt_row *rows;               /* n_rows, by cut then codec in the planner's order (owned) */
+  int n_rows;
+  char names[CL_PROFILE_MAX_CODECS][CL_PROFILE_CODEC_NAME_MAX]; /* the planner's codec list */
+  double local_ms;               /* cut n: the device's whole run */
   cl_link_est est;
   cl_adapt_choice cur;           /* the current cut and codec */
+  int cur_row;                   /* its row, -1 at cut n */
   cl_adapt_choice offload;       /* the best cut < n at the last decision (probes go there) */
   int have_offload;
   int want;                      /* consecutive decisions that wanted a switch */
@@ -115,33 +130,76 @@ struct cl_adapt_t {
   cl_adapt_stats st;
 };
 
-static cl_status make_plan(const cl_adapt_t *a, const char *codec, cl_plan **p, cl_error *err) {
+/* The planner's options for the chooser (cl_plan_make with these gives the same table). */
+static void plan_options(const cl_adapt_t *a, cl_plan_options *po) {
+  memset(po, 0, sizeof *po);
+  po->link = a->o.prior;
+  po->objective = CL_PLAN_LATENCY;
+  po->min_cut = a->o.min_cut;
+  po->codec = a->o.codec;
+  po->accuracy_budget = -1;   /* a lossy codec only when named: its error is the user's choice */
+  po->no_dag = 1;             /* the DAG set is not executable: no cut to add */
+  po->insecure = a->o.insecure;
+}
+
+/* Precomputes every (cut, codec) row the planner may choose below n (checks the profiles and the
+ * codec as cl_plan_make does). */
+static cl_status build_rows(cl_adapt_t *a, cl_error *err) {
   cl_plan_options po;
-  memset(&po, 0, sizeof po);
-  cl_link_est_get(&a->est, &po.link);
-  po.objective = CL_PLAN_LATENCY;
-  po.min_cut = a->o.min_cut;
-  po.codec = codec;
-  po.accuracy_budget = -1;   /* a lossy codec only when named: its error is the user's choice */
-  po.no_dag = 1;
-  po.insecure = a->o.insecure;
-  return cl_plan_make(a->dev, a->edge, &po, p, err);
+  planner pl;
+  plan_options(a, &po);
+  cl_status st = cl_plan_setup(&pl, a->dev, a->edge, &po, err);
+  if (st != CL_OK) return st;
+  a->rows = malloc(sizeof *a->rows * ((size_t)pl.n * (size_t)pl.n_codecs + 1));
+  if (!a->rows) st = cl_error_set(err, CL_ERR_NOMEM, "out of memory");
+  for (int k = 0; st == CL_OK && k < pl.n; k++) {
+    cl_plan_row scratch;
+    char why[CL_PLAN_WHY_MAX];
+    memset(&scratch, 0, sizeof scratch);
+    if (!cl_plan_cut_feasible(&pl, k, &scratch)) continue;
+    for (int j = 0; j < pl.n_codecs; j++) {
+      if (!cl_plan_codec_allowed(&pl, j, k, why, sizeof why)) continue;
+      adapt_row *r = &a->rows[a->n_rows++];
+      r->cut = k, r->codec = j;
+      cl_plan_fixed_one(&pl, k, j, &r->f);
+    }
+  }
+  for (int j = 0; j < pl.n_codecs; j++) memcpy(a->names[j], pl.codecs[j].name, sizeof a->names[j]);
+  a->local_ms = pl.dev_pre[pl.n];
+  cl_plan_teardown(&pl);
+  return st;
 }
 
-static void choice_of(const cl_plan_row *r, cl_adapt_choice *c) {
+static double row_ms(const cl_adapt_t *a, int i, const cl_link *l) {
+  double up, down;
+  return i < 0 ? a->local_ms : plan_fixed_ms(&a->rows[i].f, l, &up, &down);
+}
+
+/* cl_plan_make's choice under link l (*best: a row, or -1 for cut n) and its best row below n
+ * (*off, -1 when none), with the same rules: per cut the first codec of least time; over the cuts
+ * the least, ties to the later cut; the offload, ties to the earlier. Bounded, no allocation. */
+static void evaluate(const cl_adapt_t *a, const cl_link *l, int *best, int *off) {
+  int b = -1, o = -1;
+  double bms = 0, oms = 0;
+  for (int i = 0; i < a->n_rows;) {
+    int k = a->rows[i].cut, r = i;
+    double rms = row_ms(a, i, l);
+    for (i++; i < a->n_rows && a->rows[i].cut == k; i++) {
+      double ms = row_ms(a, i, l);
+      if (ms < rms) r = i, rms = ms;
+    }
+    if (b < 0 || rms <= bms) b = r, bms = rms;
+    if (o < 0 || rms < oms) o = r, oms = rms;
+  }
+  *best = b >= 0 && bms < a->local_ms ? b : -1; /* cut n is the last: it wins ties */
+  *off = o;
+}
+
+static void choice_of(const cl_adapt_t *a, int i, const cl_link *l, cl_adapt_choice *c) {
   memset(c, 0, sizeof *c);
-  c->cut = r->cut;
-  snprintf(c->codec, sizeof c->codec, "%s", r->codec);
-  c->predicted_ms = r->predicted_ms;
-}
-
-/* The best feasible row below n of plan p, or -1. */
-static int best_offload(const cl_plan *p) {
-  int best = -1;
-  for (int k = 0; k < p->n_nodes; k++)
-    if (p->rows[k].feasible && (best < 0 || p->rows[k].predicted_ms < p->rows[best].predicted_ms))
-      best = k;
-  return best;
+  c->cut = i < 0 ? a->n : a->rows[i].cut;
+  if (i >= 0) memcpy(c->codec, a->names[a->rows[i].codec], sizeof c->codec);
+  c->predicted_ms = row_ms(a, i, l);
 }
 
 static cl_status check_options(cl_adapt_options *o, int n, cl_error *err) {
@@ -165,6 +223,12 @@ static cl_status check_options(cl_adapt_options *o, int n, cl_error *err) {
   return CL_OK;
 }
 
+/* The offload row i (or none) becomes the probe target. */
+static void set_offload(cl_adapt_t *a, int i, const cl_link *l) {
+  a->have_offload = i >= 0;
+  if (i >= 0) choice_of(a, i, l, &a->offload);
+}
+
 cl_status cl_adapt_create(const cl_profile *dev, const cl_profile *edge, const cl_adapt_options *o,
                           cl_adapt_t **out, cl_error *err) {
   assert(dev && edge && o && out);
@@ -179,84 +243,75 @@ cl_status cl_adapt_create(const cl_profile *dev, const cl_profile *edge, const c
   } else {
     a->o.codec = NULL;
   }
-  if (st == CL_OK) {
-    cl_link_est_init(&a->est, &a->o.prior, a->o.window);
-    a->probe_interval = a->o.probe_every;
-    cl_plan *p = NULL;
-    st = make_plan(a, a->o.codec, &p, err);   /* checks the profiles and the codec too */
-    if (st == CL_OK) {
-      choice_of(&p->rows[p->chosen], &a->cur);
-      int b = best_offload(p);
-      if (b >= 0) choice_of(&p->rows[b], &a->offload), a->have_offload = 1;
-    }
-    cl_plan_free(&p);
-  }
+  if (st == CL_OK) st = build_rows(a, err);   /* checks the profiles and the codec too */
   if (st != CL_OK) {
-    free(a);
+    cl_adapt_free(&a);
     return st;
   }
+  cl_link_est_init(&a->est, &a->o.prior, a->o.window);
+  a->probe_interval = a->o.probe_every;
+  int b = -1, off = -1;
+  evaluate(a, &a->o.prior, &b, &off);
+  choice_of(a, b, &a->o.prior, &a->cur);
+  a->cur_row = b;
+  set_offload(a, off, &a->o.prior);
   *out = a;
   return CL_OK;
 }
 
 void cl_adapt_free(cl_adapt_t **a) {
   if (!a || !*a) return;
+  free((*a)->rows);
   free(*a);
   *a = NULL;
 }
 
-/* The current choice's predicted time in plan p: its row, or with its own codec when the row's
- * best codec is another one. */
-static cl_status current_cost(const cl_adapt_t *a, const cl_plan *p, double *ms, cl_error *err) {
-  const cl_plan_row *r = &p->rows[a->cur.cut];
-  if (a->cur.cut == a->n || strcmp(r->codec, a->cur.codec) == 0) {
-    *ms = r->predicted_ms;
-    return CL_OK;
-  }
-  cl_plan *q = NULL;
-  cl_status st = make_plan(a, a->cur.codec, &q, err);
-  if (st == CL_OK) *ms = q->rows[a->cur.cut].predicted_ms;
-  cl_plan_free(&q);
-  return st;
+void cl_adapt_best(const cl_adapt_t *a, const cl_link *l, cl_adapt_choice *best, cl_adapt_choice *offload) {
+  assert(a && l && best && offload);
+  int b = -1, off = -1;
+  evaluate(a, l, &b, &off);
+  choice_of(a, b, l, best);
+  if (off >= 0) choice_of(a, off, l, offload);
+  else memset(offload, 0, sizeof *offload), offload->cut = -1;
 }
 
-/* One decision: plan with the estimate now, and switch when the gain held long enough. */
-static cl_status decide(cl_adapt_t *a, cl_error *err) {
-  cl_plan *p = NULL;
-  cl_status st = make_plan(a, a->o.codec, &p, err);
-  double cur_ms = 0;
-  if (st == CL_OK) st = current_cost(a, p, &cur_ms, err);
-  if (st != CL_OK) {
-    cl_plan_free(&p);
-    return st;
-  }
+double cl_adapt_predict(const cl_adapt_t *a, const cl_link *l, int cut, const char *codec) {
+  assert(a && l && codec);
+  if (cut == a->n) return a->local_ms;
+  for (int i = 0; i < a->n_rows; i++)
+    if (a->rows[i].cut == cut && strcmp(a->names[a->rows[i].codec], codec) == 0) return row_ms(a, i, l);
+  return NAN;
+}
+
+/* One decision: the best choice under the estimate now; switch when the gain held long enough. */
+static void decide(cl_adapt_t *a) {
+  cl_link l;
+  int b = -1, off = -1;
+  cl_link_est_get(&a->est, &l);
+  evaluate(a, &l, &b, &off);
   a->st.decisions++;
+  double cur_ms = row_ms(a, a->cur_row, &l), best_ms = row_ms(a, b, &l);
   a->cur.predicted_ms = cur_ms;
-  const cl_plan_row *best = &p->rows[p->chosen];
-  int b = best_offload(p);
-  a->have_offload = b >= 0;
-  if (b >= 0) choice_of(&p->rows[b], &a->offload);
-  int other = best->cut != a->cur.cut || strcmp(best->codec, a->cur.codec) != 0;
-  double gain = cur_ms - best->predicted_ms, need = fmax(a->o.margin * cur_ms, a->o.margin_ms);
-  a->want = other && gain > need ? a->want + 1 : 0;
+  set_offload(a, off, &l);
+  double gain = cur_ms - best_ms, need = fmax(a->o.margin * cur_ms, a->o.margin_ms);
+  a->want = b != a->cur_row && gain > need ? a->want + 1 : 0;
   if (a->want >= a->o.persist && a->since_switch >= (uint64_t)a->o.dwell) {
-    choice_of(best, &a->cur);
+    choice_of(a, b, &l, &a->cur);
+    a->cur_row = b;
     a->st.switches++;
     a->want = 0;
     a->since_switch = 0;
     a->since_probe = 0;
     a->probe_interval = a->o.probe_every;
   }
-  cl_plan_free(&p);
-  return CL_OK;
 }
 
 cl_status cl_adapt_next(cl_adapt_t *a, cl_adapt_choice *c, cl_error *err) {
   assert(a && c);
-  cl_status st = CL_OK;
+  (void)err;   /* nothing fails since the rows are precomputed */
   if (a->st.requests > 0 && ++a->since_decision >= (uint64_t)a->o.every) {
     a->since_decision = 0;
-    st = decide(a, err);
+    decide(a);
   }
   a->st.requests++;
   a->since_switch++;
@@ -274,7 +329,7 @@ cl_status cl_adapt_next(cl_adapt_t *a, cl_adapt_choice *c, cl_error *err) {
     a->last_probe = 1;
     a->st.probes++;
   }
-  return st;
+  return CL_OK;
 }
 
 void cl_adapt_observe(cl_adapt_t *a, const cl_adapt_sample *s) {

@@ -148,7 +148,7 @@ static double measured_error(const planner *pl, int j, int k) {
 }
 
 /* 1 when codec j may carry cut k's frontier; else 0 and why. */
-static int codec_allowed(const planner *pl, int j, int k, char *why, size_t cap) {
+int cl_plan_codec_allowed(const planner *pl, int j, int k, char *why, size_t cap) {
   const plan_codec *c = &pl->codecs[j];
   if (pl->forced >= 0) return j == pl->forced;
   if (!c->lossy) return 1;
@@ -193,27 +193,35 @@ static void row_local(const planner *pl, cl_plan_row *r) {
   finish_row(pl->o, r, r->device_ms, 0);
 }
 
-/* One cut k < n, codec j, worker = the edge profile. */
-static void row_one(const planner *pl, int k, int j, cl_plan_row *r) {
+void cl_plan_fixed_one(const planner *pl, int k, int j, plan_fixed *f) {
   const plan_codec *c = &pl->codecs[j];
-  const cl_link *l = &pl->o->link;
   const cl_profile_cost *up = &pl->dev->cuts[k].codec[c->in_dev];
-  uint64_t down;
-  double renc, rdec;
-  cl_plan_reply_cost(pl, j, pl->edge, &down, &renc, &rdec);
-  snprintf(r->codec, sizeof r->codec, "%s", c->name);
-  r->bytes_up = up->bytes;
-  r->bytes_down = down;
-  r->device_ms = pl->dev_pre[k];
-  r->encode_ms = up->encode_ms + plan_seal_ms(pl, pl->dev, up->bytes, 0);
-  r->up_ms = plan_wire_ms(up->bytes, l);
+  cl_plan_reply_cost(pl, j, pl->edge, &f->bytes_down, &f->reply_enc_ms, &f->reply_dec_ms);
+  f->bytes_up = up->bytes;
+  f->device_ms = pl->dev_pre[k];
+  f->encode_ms = up->encode_ms + plan_seal_ms(pl, pl->dev, up->bytes, 0);
+  f->decode_ms = pl->edge->cuts[k].codec[c->in_edge].decode_ms + plan_seal_ms(pl, pl->edge, up->bytes, 1);
+  f->worker_ms = pl->edge_pre[pl->n] - pl->edge_pre[k];
+}
+
+/* One cut k < n, codec j, worker = the edge profile: its fixed parts plus the link's. */
+static void row_one(const planner *pl, int k, int j, cl_plan_row *r) {
+  const cl_link *l = &pl->o->link;
+  plan_fixed f = {0};
+  cl_plan_fixed_one(pl, k, j, &f);
+  snprintf(r->codec, sizeof r->codec, "%s", pl->codecs[j].name);
+  r->bytes_up = f.bytes_up;
+  r->bytes_down = f.bytes_down;
+  r->device_ms = f.device_ms;
+  r->encode_ms = f.encode_ms;
+  r->up_ms = plan_wire_ms(f.bytes_up, l);
   r->rtt_ms = l->rtt_ms;
-  r->decode_ms = pl->edge->cuts[k].codec[c->in_edge].decode_ms + plan_seal_ms(pl, pl->edge, up->bytes, 1);
-  r->worker_ms = pl->edge_pre[pl->n] - pl->edge_pre[k];
-  double down_ms = plan_wire_ms(down, l);
-  r->reply_ms = renc + down_ms + rdec;
-  double dev_side = r->device_ms + r->encode_ms + rdec, wire = r->up_ms + down_ms;
-  r->stage_ms = fmax(dev_side, fmax(wire, r->decode_ms + r->worker_ms + renc));
+  r->decode_ms = f.decode_ms;
+  r->worker_ms = f.worker_ms;
+  double down_ms = plan_wire_ms(f.bytes_down, l);
+  r->reply_ms = f.reply_enc_ms + down_ms + f.reply_dec_ms;
+  double dev_side = r->device_ms + r->encode_ms + f.reply_dec_ms, wire = r->up_ms + down_ms;
+  r->stage_ms = fmax(dev_side, fmax(wire, r->decode_ms + r->worker_ms + f.reply_enc_ms));
   finish_row(pl->o, r, dev_side, wire);
 }
 
@@ -263,7 +271,7 @@ static void row_two(const planner *pl, int k1, int k2, int j1, int j2, cl_plan_r
 static double row_cost(const planner *pl, const cl_plan_row *r) { return objective_cost(pl->o->objective, r); }
 
 /* Feasibility of first cut k apart from the codec: min cut and device memory. */
-static int cut_feasible(const planner *pl, int k, cl_plan_row *r) {
+int cl_plan_cut_feasible(const planner *pl, int k, cl_plan_row *r) {
   const cl_profile_cut *c = &pl->dev->cuts[k];
   char a[32], b[32];
   r->device_bytes = c->peak_bytes + c->weight_bytes;
@@ -286,7 +294,7 @@ static void table_row(const planner *pl, int k, cl_plan_row *out) {
   memset(&best, 0, sizeof best);
   char why[CL_PLAN_WHY_MAX] = "";
   for (int j = 0; k < n && j < pl->n_codecs; j++) {
-    if (!codec_allowed(pl, j, k, why, sizeof why)) continue;
+    if (!cl_plan_codec_allowed(pl, j, k, why, sizeof why)) continue;
     for (int k2 = pl->cloud ? k : n; k2 <= n; k2++) {
       for (int j2 = 0; j2 < pl->n_codecs; j2++) {
         if (k2 < n && k2 > k && pl->codecs[j2].lossy) continue; /* the second hop is lossless */
@@ -306,7 +314,7 @@ static void table_row(const planner *pl, int k, cl_plan_row *out) {
     have = 1;
   }
   if (!have) best.cut = k, best.cut2 = n;
-  int cut_ok = cut_feasible(pl, k, &best); /* its reason comes first */
+  int cut_ok = cl_plan_cut_feasible(pl, k, &best); /* its reason comes first */
   if (!have && cut_ok) {
     if (why[0]) snprintf(best.why, sizeof best.why, "no allowed codec (%.70s)", why);
     else snprintf(best.why, sizeof best.why, "no allowed codec");
@@ -361,8 +369,8 @@ static cl_status no_feasible(const planner *pl, const cl_plan *p, cl_error *err)
                       "memory at or above it is %s)", pl->o->min_cut, cl_units_fmt_bytes(least, a, 32));
 }
 
-static cl_status setup(planner *pl, const cl_profile *dev, const cl_profile *edge,
-                       const cl_plan_options *o, cl_error *err) {
+cl_status cl_plan_setup(planner *pl, const cl_profile *dev, const cl_profile *edge, const cl_plan_options *o,
+                        cl_error *err) {
   memset(pl, 0, sizeof *pl);
   pl->dev = dev, pl->edge = edge, pl->cloud = o->cloud, pl->o = o;
   pl->n = dev->n_nodes;
@@ -377,9 +385,16 @@ static cl_status setup(planner *pl, const cl_profile *dev, const cl_profile *edg
   pl->dev_pre = prefix_sums(dev);
   pl->edge_pre = prefix_sums(edge);
   pl->cloud_pre = o->cloud ? prefix_sums(o->cloud) : NULL;
-  if (!pl->dev_pre || !pl->edge_pre || (o->cloud && !pl->cloud_pre))
+  if (!pl->dev_pre || !pl->edge_pre || (o->cloud && !pl->cloud_pre)) {
+    cl_plan_teardown(pl);
     return cl_error_set(err, CL_ERR_NOMEM, "out of memory for a plan");
+  }
   return CL_OK;
+}
+
+void cl_plan_teardown(planner *pl) {
+  free(pl->dev_pre), free(pl->edge_pre), free(pl->cloud_pre);
+  pl->dev_pre = pl->edge_pre = pl->cloud_pre = NULL;
 }
 
 cl_status cl_plan_make(const cl_profile *dev, const cl_profile *edge, const cl_plan_options *o,
@@ -387,7 +402,7 @@ cl_status cl_plan_make(const cl_profile *dev, const cl_profile *edge, const cl_p
   assert(dev && edge && o && out);
   *out = NULL;
   planner pl;
-  cl_status st = setup(&pl, dev, edge, o, err);
+  cl_status st = cl_plan_setup(&pl, dev, edge, o, err);
   cl_plan *p = st == CL_OK ? calloc(1, sizeof *p) : NULL;
   if (st == CL_OK && (!p || !(p->rows = calloc((size_t)pl.n + 1, sizeof *p->rows))))
     st = cl_error_set(err, CL_ERR_NOMEM, "out of memory for a plan");
@@ -399,7 +414,7 @@ cl_status cl_plan_make(const cl_profile *dev, const cl_profile *edge, const cl_p
   }
   if (st == CL_OK && !o->no_dag) cl_plan_dag_search(&pl, p);
   else if (st == CL_OK) snprintf(p->dag.note, sizeof p->dag.note, "not searched (--no-dag)");
-  free(pl.dev_pre), free(pl.edge_pre), free(pl.cloud_pre);
+  cl_plan_teardown(&pl); /* safe after a failed setup too */
   if (st != CL_OK) {
     cl_plan_free(&p);
     return st;

@@ -1,14 +1,18 @@
 /* cleave partitioner: measuring a profile on this host (cl_profile_measure, profile.h).
  *
  * 1. The graph: nodes with their value ids, values with their bytes and roles (cl_model_*).
- * 2. Node timings: warm-up runs, then `runs` timed runs of [0, n) on an executor with per-node timing;
- *    median and p90 of each node over the runs.
+ * 2. Node timings: warm-up runs, then `runs` timed runs of [0, n) on an executor with per-node timing,
+ *    each after a pause (a sleep of pause_ms), as each side of a split request computes after waiting
+ *    for the other; median and p90 of each node over the runs.
  * 3. Cuts: one executor advances node by node (run [k-1, k)), so that at cut k the frontier of k holds
  *    real activations. Each tensor is coded the first time it crosses a cut: every codec encodes it
- *    (its bytes), then encode and decode are timed on one core (median over reps, each rep coding at
- *    least MIN_TIMED_BYTES). For each lossy codec, the whole frontier is encoded and decoded into a
+ *    (its bytes), then encode and decode are timed on one core as a request runs them: each rep
+ *    first evicts this core's caches (writes a buffer twice the L2), then reads the input once (the
+ *    tensor, just computed on the device; the encoded bytes, just received and opened on the
+ *    worker), then codes it once; the median over reps. For each lossy codec, the whole frontier is encoded and decoded into a
  *    second executor, which runs [k, n); its outputs against the unsplit outputs give the error.
  * 4. The cuts' sums, frontiers and memory follow from the graph (cl_profile_derive). */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +26,9 @@
 #include "cleave/profile.h"
 #include "profile_internal.h"
 
-#define MIN_TIMED_BYTES ((size_t)1 << 20)
+#define EVICT_MIN_BYTES ((size_t)8 << 20)  /* the eviction buffer: twice the L2, within these */
+#define EVICT_MAX_BYTES ((size_t)64 << 20)
+#define CACHE_LINE 64
 #define MAX_INPUTS 16
 
 /* === Small helpers === */
@@ -125,8 +131,29 @@ typedef struct meas {
   float *ref, *out;           /* float outputs, unsplit and split */
   size_t out_floats;
   double *max_abs;            /* per value, once measured */
+  unsigned char *evict;       /* written before each codec rep: the caches then hold it, not ours */
+  size_t evict_bytes;
   cl_error *err;
 } meas;
+
+/* === Cold caches === */
+
+/* The eviction buffer: twice this core's L2 (sysconf), within [EVICT_MIN_BYTES, EVICT_MAX_BYTES]. */
+static cl_status alloc_evict(meas *s) {
+  long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  size_t n = l2 > 0 ? 2 * (size_t)l2 : EVICT_MIN_BYTES;
+  s->evict_bytes = n < EVICT_MIN_BYTES ? EVICT_MIN_BYTES : n > EVICT_MAX_BYTES ? EVICT_MAX_BYTES : n;
+  s->evict = calloc(1, s->evict_bytes);
+  return s->evict ? CL_OK : cl_error_set(s->err, CL_ERR_NOMEM, "out of memory");
+}
+
+/* Writes every cache line of the eviction buffer, then reads every line of `warm` (n bytes): the
+ * caches hold what a request's codec step finds there, its input and not much else of ours. */
+static void cold_start(meas *s, const void *warm, size_t n) {
+  volatile unsigned char *e = s->evict;
+  for (size_t i = 0; i < s->evict_bytes; i += CACHE_LINE) e[i]++;
+  for (size_t i = 0; i < n; i += CACHE_LINE) e[0] ^= ((const volatile unsigned char *)warm)[i];
+}
 
 static cl_codec_tensor geometry(const cl_model_t *m, int v) {
   cl_value_info vi;
@@ -185,12 +212,20 @@ static cl_status fill_graph(meas *s) {
 
 /* === 2. Node timings === */
 
+/* Sleeps ms (> 0): the core is left to whatever else this host runs. */
+static void pause_for(double ms) {
+  struct timespec ts = {(time_t)(ms / 1e3), (long)(fmod(ms, 1e3) * 1e6)};
+  while (nanosleep(&ts, &ts) == -1 && errno == EINTR) continue;
+}
+
 static cl_status time_nodes(meas *s) {
   int n = s->n, runs = s->p->runs;
+  double pause = s->o->pause_ms == 0 ? CL_PROFILE_DEFAULT_PAUSE_MS : s->o->pause_ms;
   double *samples = malloc(sizeof(double) * ((size_t)runs * (size_t)n + 1));
   double *whole = malloc(sizeof(double) * (size_t)runs);
   cl_status st = samples && whole ? CL_OK : cl_error_set(s->err, CL_ERR_NOMEM, "out of memory");
   for (int r = -s->p->warmup; r < runs && st == CL_OK; r++) {
+    if (r >= 0 && pause > 0) pause_for(pause);
     double t0 = now_ms();
     st = cl_exec_run(s->a, 0, n, s->err);
     if (r < 0 || st != CL_OK) continue;
@@ -214,21 +249,21 @@ static cl_status encode_one(meas *s, int j, int v, const void *src, size_t *len,
   return cl_codec_encode(&s->cs.c[j], &g, src, s->enc, s->enc_cap, len, s->scratch, used, s->err);
 }
 
-/* Median ms per encode (decode = 0) or decode of value v under codec j; s->enc holds it encoded. */
+/* Median ms per encode (decode = 0) or decode of value v under codec j from cold caches (each rep:
+ * cold_start with its input warm, then one call); s->enc holds the value encoded (len bytes). */
 static double time_codec(meas *s, int j, int v, const void *src, size_t len, const cl_codec *used, int decode) {
   cl_codec_tensor g = geometry(s->m, v);
-  size_t inner = g.nbytes ? (MIN_TIMED_BYTES + g.nbytes - 1) / g.nbytes : 1, l;
   double t[64];
   int reps = s->p->codec_reps < 64 ? s->p->codec_reps : 64;
   for (int r = 0; r < reps; r++) {
+    size_t l = 0;
+    cl_codec u;
+    cold_start(s, decode ? (const void *)s->enc : src, decode ? len : g.nbytes);
     double t0 = now_ms();
-    for (size_t i = 0; i < inner; i++) {
-      cl_codec u;
-      cl_status st = decode ? cl_codec_decode(used, &g, s->enc, len, s->dec, s->scratch, s->err)
-                            : encode_one(s, j, v, src, &l, &u);
-      if (st != CL_OK) return -1;
-    }
-    t[r] = (now_ms() - t0) / (double)inner;
+    cl_status st = decode ? cl_codec_decode(used, &g, s->enc, len, s->dec, s->scratch, s->err)
+                          : encode_one(s, j, v, src, &l, &u);
+    t[r] = now_ms() - t0;
+    if (st != CL_OK) return -1;
   }
   return median_p90(t, reps, NULL);
 }
@@ -421,6 +456,7 @@ static cl_status prepare(meas *s) {
   if (!s->max_abs) return cl_error_set(s->err, CL_ERR_NOMEM, "out of memory");
   st = fill_graph(s);
   if (st == CL_OK) st = size_buffers(s);
+  if (st == CL_OK) st = alloc_evict(s);
   if (st == CL_OK) st = set_inputs(s);
   return st;
 }
@@ -453,7 +489,7 @@ cl_status cl_profile_measure(const cl_model_t *m, const cl_profile_options *o, c
   if (st == CL_OK) st = cl_profile_validate(s.p, err);
   cl_exec_free(&s.a);
   cl_exec_free(&s.b);
-  free(s.enc), free(s.dec), free(s.scratch), free(s.ref), free(s.out), free(s.max_abs);
+  free(s.enc), free(s.dec), free(s.scratch), free(s.ref), free(s.out), free(s.max_abs), free(s.evict);
   if (st != CL_OK) {
     cl_profile_free(&s.p);
     return st;

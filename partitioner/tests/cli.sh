@@ -44,6 +44,9 @@ expect 2 "$bin" profile --model x.onnx -o p --threads many
 expect 2 "$bin" profile --model x.onnx -o p --frobnicate
 expect 2 "$bin" profile --model x.onnx -o p --codecs raw,zip
 expect 2 "$bin" profile --model x.onnx -o p --codecs ,
+for pause in 5 -1ms 1h; do
+  expect 2 "$bin" profile --model x.onnx -o p --pause "$pause"
+done
 expect 2 "$bin" plan --device a --edge b --bandwidth 10mbit
 for bw in 10 10MB/s nan -5mbit 0mbit "10 parsecs"; do
   expect 2 "$bin" plan --device a --edge b --bandwidth "$bw" --rtt 20ms
@@ -83,6 +86,8 @@ expect 0 "$bin" profile --model "$oww" --input "$data/ref/oww_embedding/real/inp
   --quiet -o "$tmp/oww.prof"
 expect 0 "$bin" profile --model "$oww" --input "$data/ref/oww_embedding/real/input_0.npy" --runs 3 --reps 1 \
   --threads 2 --codecs raw,f16 --quiet -o "$tmp/oww2.prof"
+expect 0 "$bin" profile --model "$oww" --input "$data/ref/oww_embedding/real/input_0.npy" --runs 3 --reps 1 \
+  --pause 0ms --quiet -o "$tmp/oww3.prof"
 # MobileNetV2 with the default settings (50 runs, 5 reps, 4 codecs, accuracy): under a minute.
 t0=$(date +%s)
 expect 0 "$bin" profile --model "$data/models/mobilenetv2.onnx" --quiet -o "$tmp/mnv2.prof"

@@ -17,7 +17,8 @@
  *   the other parameter keeps its last value); a mix of small and large requests converges on both.
  *
  * - a chooser (cl_adapt_t) with hysteresis: from a device profile, an edge profile and the link
- *   estimate, it plans (cl_plan_make, latency objective, no DAG search) and keeps its current cut
+ *   estimate, it chooses as cl_plan_make would (latency objective, no DAG search: the same cut,
+ *   codec and predicted time, to the bit) and keeps its current cut
  *   until another one is predicted faster by more than `margin` (relative) and `margin_ms`
  *   (absolute) at `persist` consecutive decisions, one decision every `every` requests, and never
  *   sooner than `dwell` requests after the last switch. While the device runs everything itself
@@ -27,9 +28,12 @@
  *   with the estimate (see the link estimate's change detection) is confirmed by a second probe at
  *   the next request, so a link that got better is seen two probes, not two intervals, later.
  *
- * Neither part allocates after creation except cl_plan_make's plan per decision; neither keeps a
- * pointer to what it was given except the profiles (which must outlive the chooser). Not thread
- * safe: one chooser per request loop. */
+ * No allocation after creation: cl_adapt_create precomputes, for every cut the planner may choose
+ * below n (at or above the minimum cut) and every codec it allows there, the link-independent
+ * parts of the predicted time and the bytes each way (cl_plan_make's own arithmetic, shared through
+ * plan_internal.h); a decision is a loop over those rows (n x codecs) with the link's terms added.
+ * Neither part keeps a pointer to what it was given except the profiles (which must outlive the
+ * chooser). Not thread safe: one chooser per request loop. */
 #ifndef CLEAVE_ADAPT_H
 #define CLEAVE_ADAPT_H
 
@@ -150,8 +154,19 @@ cl_status cl_adapt_create(const cl_profile *dev, const cl_profile *edge, const c
 void cl_adapt_free(cl_adapt_t **a);
 
 /* The cut and codec for the next request (and, every `every` requests, a decision: see the top).
- * Errors: CL_ERR_NOMEM (a plan); the previous choice is kept then. */
+ * Never allocates and never fails (CL_OK): the status and err stay for source compatibility. */
 cl_status cl_adapt_next(cl_adapt_t *a, cl_adapt_choice *c, cl_error *err) CL_MUST_CHECK;
+
+/* The decision without hysteresis under link l (bandwidth > 0, RTT >= 0): *best is the cut, codec
+ * and predicted_ms that cl_plan_make (latency, the chooser's minimum cut and codec, no accuracy
+ * budget, no DAG search) would choose; *offload its best cut below n (ties: the earlier cut), or
+ * cut -1 when there is none. Never allocates. */
+void cl_adapt_best(const cl_adapt_t *a, const cl_link *l, cl_adapt_choice *best, cl_adapt_choice *offload);
+
+/* The predicted ms of `cut` with `codec` under l, as cl_plan_make's row with that codec forced;
+ * cut n: the local run (codec ignored); NAN when the chooser never picks that pair (below the
+ * minimum cut, or a codec it does not allow). Never allocates. */
+double cl_adapt_predict(const cl_adapt_t *a, const cl_link *l, int cut, const char *codec);
 
 /* Feeds one split request's measurement to the link estimate. The edge's sealing of the reply
  * (which cl_split_result counts in wire_ms, and the cost model in the reply's encode) is taken

@@ -189,6 +189,9 @@ typedef struct cl_profile_options {
   int runs;                   /* timed runs (0: CL_PROFILE_DEFAULT_RUNS) */
   int warmup;                 /* untimed runs first (0: CL_PROFILE_DEFAULT_WARMUP, < 0: none) */
   int codec_reps;             /* timed reps per tensor and codec (0: CL_PROFILE_DEFAULT_REPS) */
+  double pause_ms;            /* the profiler sleeps this long before each timed run, as each side
+                               * of a split request waits for the other before it computes
+                               * (0: CL_PROFILE_DEFAULT_PAUSE_MS; < 0: none, runs back to back) */
   const char *codecs;         /* comma-separated names (NULL: CL_PROFILE_DEFAULT_CODECS); the
                                * lossless counterpart of each (raw with its shuffle and LZ4) is added
                                * when missing: replies are lossless */
@@ -202,6 +205,7 @@ typedef struct cl_profile_options {
 #define CL_PROFILE_DEFAULT_RUNS 50
 #define CL_PROFILE_DEFAULT_WARMUP 5
 #define CL_PROFILE_DEFAULT_REPS 5
+#define CL_PROFILE_DEFAULT_PAUSE_MS 5.0
 #define CL_PROFILE_DEFAULT_CODECS "raw,raw+shuffle,f16,int8c"
 
 /* Measures model m (loaded with the inputs' shapes) on this host: node timings over runs, every
