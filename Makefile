@@ -3,6 +3,8 @@
 #   make test         every test: unit suites, ONNX conformance, models vs ONNX Runtime, fuzzers
 #   make bench-local  cleave vs ONNX Runtime, same machine, same run (docs/BENCHMARKS.md)
 #   make soak         10 minutes, 64 devices through cleave-cloud and 2 workers (SOAK_SECONDS=600)
+#   make bench        cleave-bench: shaped links, a slowed device, every strategy (root; docs/BENCH.md)
+#   make bench-quick  the same, one model and two links, under 2 minutes
 
 BUILD     ?= build
 FUZZBUILD ?= build-fuzz
@@ -11,7 +13,7 @@ TESTDATA  ?= $(BUILD)/testdata
 JOBS      ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build testdata test unit sanitize fuzz demo bench-local soak clean
+.PHONY: all deps build testdata test unit sanitize fuzz demo bench-local bench bench-quick soak clean
 
 all: build
 
@@ -52,6 +54,13 @@ demo: build testdata
 
 bench-local: build testdata
 	@scripts/bench-local.sh $(BUILD) $(TESTDATA)
+
+BENCH_OUT ?= bench-out
+bench: build testdata
+	$(BUILD)/bin/cleave-bench --out $(BENCH_OUT) --testdata $(TESTDATA) $(BENCH_ARGS)
+
+bench-quick: build testdata
+	$(BUILD)/bin/cleave-bench --quick --out $(BENCH_OUT)-quick --testdata $(TESTDATA)
 
 SOAK_SECONDS ?= 600
 soak: build testdata
