@@ -172,7 +172,8 @@ static int distinct(const cl_point *pts, int n, const char *model, size_t off, d
   int m = 0;
   for (int i = 0; i < n; i++) {
     if (model && strcmp(pts[i].model, model) != 0) continue;
-    double v = *(const double *)((const char *)&pts[i] + off);
+    double v = 0;
+    memcpy(&v, (const char *)&pts[i] + off, sizeof v);
     int seen = 0;
     for (int j = 0; j < m; j++) seen |= vals[j] == v;
     if (!seen && m < cap) vals[m++] = v;

@@ -34,12 +34,26 @@ static const column COLUMNS[] = {
 };
 #define N_COLUMNS ((int)(sizeof COLUMNS / sizeof COLUMNS[0]))
 
+/* A field at a column's offset, read and written through memcpy (no alignment casts). */
+static double get_num(const char *p) {
+  double d = 0;
+  memcpy(&d, p, sizeof d);
+  return d;
+}
+static int get_int(const char *p) {
+  int v = 0;
+  memcpy(&v, p, sizeof v);
+  return v;
+}
+static void set_num(char *p, double d) { memcpy(p, &d, sizeof d); }
+static void set_int(char *p, int v) { memcpy(p, &v, sizeof v); }
+
 void cl_result_init(cl_result *r) {
   memset(r, 0, sizeof *r);
   for (int i = 0; i < N_COLUMNS; i++) {
     char *p = (char *)r + COLUMNS[i].offset;
-    if (COLUMNS[i].type == COL_NUM) *(double *)p = NAN;
-    else if (COLUMNS[i].type == COL_INT) *(int *)p = -1;
+    if (COLUMNS[i].type == COL_NUM) set_num(p, NAN);
+    else if (COLUMNS[i].type == COL_INT) set_int(p, -1);
   }
   r->runs = 0;
 }
@@ -82,8 +96,8 @@ int cl_results_write_row(FILE *f, const cl_result *r) {
     if (i) fputc(',', f);
     switch (COLUMNS[i].type) {
       case COL_STR: put_str(f, p); break;
-      case COL_NUM: put_num(f, *(const double *)p); break;
-      case COL_INT: if (*(const int *)p >= 0) fprintf(f, "%d", *(const int *)p); break;
+      case COL_NUM: put_num(f, get_num(p)); break;
+      case COL_INT: if (get_int(p) >= 0) fprintf(f, "%d", get_int(p)); break;
     }
   }
   fputc('\n', f);
@@ -162,8 +176,8 @@ static cl_status set_field(const column *c, cl_result *r, const char *v, const c
   if (*end != '\0' || (c->type == COL_INT && (d != floor(d) || d < -1 || d > 1e9)))
     return cl_error_set(err, CL_ERR_FORMAT, "%s line %d: bad number '%.40s' in %s", name, line, v,
                         c->name);
-  if (c->type == COL_NUM) *(double *)p = d;
-  else *(int *)p = (int)d;
+  if (c->type == COL_NUM) set_num(p, d);
+  else set_int(p, (int)d);
   return CL_OK;
 }
 
