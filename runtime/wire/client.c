@@ -162,10 +162,9 @@ static cl_status seal_and_send(cl_split_client_t *c, cl_client_slot *s, cl_error
   h->cut = c->o.cut;
   h->tensors_count = s->n_desc;
   memcpy(h->tensors, s->desc, (size_t)s->n_desc * sizeof *s->desc);
-  memcpy(s->payload, s->plain, s->body);
-  size_t hdr_len = 0, payload_len = 0;
-  cl_status st = cl_msg_seal(c->o.insecure ? NULL : &c->sess, h, c->hdr, sizeof c->hdr, &hdr_len,
-                             s->payload, s->body, &payload_len, err);
+  size_t hdr_len = 0, payload_len = 0;   /* sealed from s->plain into s->payload: no extra copy */
+  cl_status st = cl_msg_seal_from(c->o.insecure ? NULL : &c->sess, h, c->hdr, sizeof c->hdr,
+                                  &hdr_len, s->plain, s->payload, s->body, &payload_len, err);
   if (st != CL_OK) return st;
   if (c->hook) c->hook(c->hook_ctx, cleave_MsgType_MSG_REQUEST, c->hdr, &hdr_len, sizeof c->hdr,
                        s->payload, &payload_len, s->cap);

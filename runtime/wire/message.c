@@ -158,13 +158,20 @@ cl_status cl_msg_encode(const cl_msg_set *s, const cl_codec *c, const void *cons
 cl_status cl_msg_seal(cl_session *sess, cleave_Header *h, uint8_t *hdr, size_t hdr_cap,
                       size_t *hdr_len, uint8_t *payload, size_t body, size_t *payload_len,
                       cl_error *err) {
+  return cl_msg_seal_from(sess, h, hdr, hdr_cap, hdr_len, payload, payload, body, payload_len, err);
+}
+
+cl_status cl_msg_seal_from(cl_session *sess, cleave_Header *h, uint8_t *hdr, size_t hdr_cap,
+                           size_t *hdr_len, const uint8_t *src, uint8_t *payload, size_t body,
+                           size_t *payload_len, cl_error *err) {
   assert(h != NULL && hdr != NULL && hdr_len != NULL && payload_len != NULL);
   h->insecure = sess == NULL;
   h->seq = sess ? cl_session_next_seq(sess) : 0;
   h->payload_bytes = body + (sess ? CL_TAG_BYTES : 0);
   cl_status st = cl_frame_encode(h, hdr, hdr_cap, hdr_len, err);
   if (st != CL_OK) return st;
-  if (sess) cl_session_seal(sess, h->seq, hdr, *hdr_len, payload, body, payload + body);
+  if (sess) cl_session_seal_from(sess, h->seq, hdr, *hdr_len, payload, src, body, payload + body);
+  else if (src != payload && body > 0) memcpy(payload, src, body);
   *payload_len = (size_t)h->payload_bytes;
   return CL_OK;
 }

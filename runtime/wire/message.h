@@ -74,6 +74,12 @@ cl_status cl_msg_seal(cl_session *sess, cleave_Header *h, uint8_t *hdr, size_t h
                       size_t *hdr_len, uint8_t *payload, size_t body, size_t *payload_len,
                       cl_error *err) CL_MUST_CHECK;
 
+/* The same with the body taken from src[0, body) (src == payload: cl_msg_seal; otherwise not
+ * overlapping): sealed straight into payload, or copied there when insecure. */
+cl_status cl_msg_seal_from(cl_session *sess, cleave_Header *h, uint8_t *hdr, size_t hdr_cap,
+                           size_t *hdr_len, const uint8_t *src, uint8_t *payload, size_t body,
+                           size_t *payload_len, cl_error *err) CL_MUST_CHECK;
+
 /* Checks a decoded header's tensors against s and the payload frame's length (CL_ERR_PROTOCOL, one
  * line naming the tensor): count; per tensor value id, dtype, rank, every dim, layout;
  * encoded_bytes <= cl_codec_bound of its codec; the sum of encoded_bytes (+ the tag when sealed)

@@ -33,17 +33,23 @@ static uint8_t empty_msg[1];
 
 /* === Sealing === */
 
-void cl_session_seal(const cl_session *s, uint64_t seq, const uint8_t *ad, size_t ad_len, uint8_t *msg,
-                     size_t len, uint8_t tag[CL_TAG_BYTES]) {
+void cl_session_seal_from(const cl_session *s, uint64_t seq, const uint8_t *ad, size_t ad_len,
+                          uint8_t *dst, const uint8_t *src, size_t len, uint8_t tag[CL_TAG_BYTES]) {
   assert(s != NULL && seq != 0 && tag != NULL);
-  assert((ad != NULL || ad_len == 0) && (msg != NULL || len == 0));
+  assert((ad != NULL || ad_len == 0) && ((dst != NULL && src != NULL) || len == 0));
+  assert(src == dst || src + len <= dst || dst + len <= src);
   (void)cl_seal_init();   /* picks libsodium's fastest implementations; cannot matter for results */
   uint8_t nonce[crypto_aead_xchacha20poly1305_ietf_NPUBBYTES];
   make_nonce(nonce, seq);
   unsigned long long taglen = 0;
-  if (len == 0) msg = empty_msg;
-  crypto_aead_xchacha20poly1305_ietf_encrypt_detached(msg, tag, &taglen, msg, len, ad, ad_len, NULL,
+  if (len == 0) dst = empty_msg, src = empty_msg;
+  crypto_aead_xchacha20poly1305_ietf_encrypt_detached(dst, tag, &taglen, src, len, ad, ad_len, NULL,
                                                       nonce, s->tx_key);
+}
+
+void cl_session_seal(const cl_session *s, uint64_t seq, const uint8_t *ad, size_t ad_len, uint8_t *msg,
+                     size_t len, uint8_t tag[CL_TAG_BYTES]) {
+  cl_session_seal_from(s, seq, ad, ad_len, msg, msg, len, tag);
 }
 
 /* === Opening and the replay window === */

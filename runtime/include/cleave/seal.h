@@ -129,6 +129,11 @@ uint64_t cl_session_next_seq(cl_session *s);
 void cl_session_seal(const cl_session *s, uint64_t seq, const uint8_t *ad, size_t ad_len, uint8_t *msg,
                      size_t len, uint8_t tag[CL_TAG_BYTES]);
 
+/* The same, encrypting src[0, len) into dst[0, len) (src == dst: in place; otherwise they must not
+ * overlap): sealing a copy costs no separate memcpy of the plaintext. */
+void cl_session_seal_from(const cl_session *s, uint64_t seq, const uint8_t *ad, size_t ad_len,
+                          uint8_t *dst, const uint8_t *src, size_t len, uint8_t tag[CL_TAG_BYTES]);
+
 /* Checks and decrypts msg[0, len) in place. CL_ERR_AUTH when the tag does not verify (tampered
  * header or payload, wrong key) or seq was seen or is older than the window ("replayed message
  * (seq 41)"); the session is unchanged on failure. A replay refusal leaves msg as it was; a tag
