@@ -232,6 +232,73 @@ static inline void fault_keys(const char *dir, fault_shared *sh, fault_device *d
   cr_assert_eq(cl_keys_load_public(path, sh->edge_pk, &err), CL_OK, "%s", err.msg);
 }
 
+/* What the fault suites set up alike: the model and its real input, the whole model's output in
+ * sh->expect, sh cut in the middle, a scratch directory with keys for n devices (fault_keys), the
+ * model's path and the input shape for cleave-edge --input-shape. */
+typedef struct fault_fixture {
+  cl_model_t *model;
+  cl_tensor input;
+  char dir[PROC_DIR_MAX], model_path[PROC_PATH_MAX], shape_arg[64];
+} fault_fixture;
+
+static inline void fault_fixture_up(fault_fixture *fx, const char *name, fault_shared *sh,
+                                    fault_device *d, int n) {
+  fx->model = load_case(name, "real", &fx->input);
+  memset(sh, 0, sizeof *sh);
+  memset(d, 0, (size_t)n * sizeof *d);
+  sh->m = fx->model;
+  sh->in = &fx->input;
+  sh->cut = cl_model_node_count(fx->model) / 2;
+  fault_expect(fx->model, &fx->input, &sh->expect);
+  proc_mkdtemp(fx->dir);
+  fault_keys(fx->dir, sh, d, n);
+  snprintf(fx->model_path, sizeof fx->model_path, "%s/models/%s.onnx", testdata(), name);
+  const int64_t *dm = fx->input.dims;
+  snprintf(fx->shape_arg, sizeof fx->shape_arg, "%lldx%lldx%lldx%lld", (long long)dm[0],
+           (long long)dm[1], (long long)dm[2], (long long)dm[3]);
+}
+
+/* Undoes fault_fixture_up; keeps the directory (its logs) when keep is set or CLEAVE_FAULT_KEEP is. */
+static inline void fault_fixture_down(fault_fixture *fx, fault_shared *sh, fault_device *d, int n,
+                                      int keep) {
+  for (int i = 0; i < n; i++) free(d[i].split_at);
+  cl_tensor_release(&sh->expect);
+  cl_tensor_release(&fx->input);
+  cl_model_free(&fx->model);
+  if (keep || getenv("CLEAVE_FAULT_KEEP")) cr_log_info("logs kept in %s", fx->dir);
+  else proc_rmdir(fx->dir);
+}
+
+/* Starts cleave-cloud with its log dir/log_name; front and back (at least 64 bytes each): the
+ * endpoints to bind, or "" for a free port on 127.0.0.1, read back from its banner. heartbeat:
+ * --heartbeat MS, or NULL for the default. Fails the test when it does not start in 30 s. */
+static inline pid_t fault_start_broker(const char *dir, const char *log_name, const char *heartbeat,
+                                       char *front, char *back) {
+  char bin[PROC_PATH_MAX], log[PROC_PATH_MAX], f_arg[160], b_arg[160];
+  snprintf(bin, sizeof bin, "%s/cleave-cloud", proc_bin_dir());
+  snprintf(log, sizeof log, "%s/%s", dir, log_name);
+  snprintf(f_arg, sizeof f_arg, "%s", front[0] ? front : "tcp://127.0.0.1:*");
+  snprintf(b_arg, sizeof b_arg, "%s", back[0] ? back : "tcp://127.0.0.1:*");
+  char *argv[] = {bin, "--devices", f_arg, "--workers", b_arg, NULL, NULL, NULL};
+  if (heartbeat) argv[5] = "--heartbeat", argv[6] = (char *)heartbeat;
+  pid_t pid = proc_spawn(argv, log, -1);
+  for (double end = proc_now_s() + 30; proc_now_s() < end; proc_sleep_ms(10)) {
+    char *text = proc_read_text(log);
+    int fp = 0, bp = 0;
+    const char *p = text ? strstr(text, "devices on tcp://127.0.0.1:") : NULL;
+    int ok = p && sscanf(p, "devices on tcp://127.0.0.1:%d, workers on tcp://127.0.0.1:%d", &fp,
+                         &bp) == 2;
+    free(text);
+    if (ok) {
+      snprintf(front, 64, "tcp://127.0.0.1:%d", fp);
+      snprintf(back, 64, "tcp://127.0.0.1:%d", bp);
+      return pid;
+    }
+  }
+  cr_assert_fail("cleave-cloud did not start (%s)", log);
+  return -1;
+}
+
 static inline void fault_start_devices(fault_shared *sh, fault_device *d, int n) {
   for (int i = 0; i < n; i++) {
     d[i].sh = sh;

@@ -25,30 +25,8 @@ static double env_num(const char *name, double dflt, double lo, double hi) {
 
 static fault_shared sh;
 static fault_device dev[FAULT_MAX_DEVICES];
-static char dir[PROC_DIR_MAX], back_ep[64];
-
-static pid_t start_broker(void) {
-  char bin[PROC_PATH_MAX], log[PROC_PATH_MAX];
-  snprintf(bin, sizeof bin, "%s/cleave-cloud", proc_bin_dir());
-  snprintf(log, sizeof log, "%s/cloud.log", dir);
-  char *argv[] = {bin, "--devices", "tcp://127.0.0.1:*", "--workers", "tcp://127.0.0.1:*", NULL};
-  pid_t pid = proc_spawn(argv, log, -1);
-  for (double end = proc_now_s() + 30; proc_now_s() < end; proc_sleep_ms(10)) {
-    char *text = proc_read_text(log);
-    int fp = 0, bp = 0;
-    const char *p = text ? strstr(text, "devices on tcp://127.0.0.1:") : NULL;
-    int ok = p && sscanf(p, "devices on tcp://127.0.0.1:%d, workers on tcp://127.0.0.1:%d", &fp,
-                         &bp) == 2;
-    free(text);
-    if (ok) {
-      snprintf(sh.endpoint, sizeof sh.endpoint, "tcp://127.0.0.1:%d", fp);
-      snprintf(back_ep, sizeof back_ep, "tcp://127.0.0.1:%d", bp);
-      return pid;
-    }
-  }
-  cr_assert_fail("cleave-cloud did not start");
-  return -1;
-}
+static fault_fixture fx;
+static char back_ep[64];
 
 typedef struct proc_mem {
   const char *name;
@@ -83,26 +61,17 @@ Test(soak, devices_through_the_broker, .timeout = 0) {
   int devices = (int)env_num("CLEAVE_SOAK_DEVICES", 64, 1, FAULT_MAX_DEVICES);
   int workers = (int)env_num("CLEAVE_SOAK_WORKERS", 2, 1, MAX_WORKERS);
   long rss_bound = (long)env_num("CLEAVE_SOAK_RSS_KIB", 8192, 0, 1e9);
-  cl_tensor input;
-  cl_model_t *model = load_case(MODEL, "real", &input);
-  memset(&sh, 0, sizeof sh);
-  sh.m = model, sh.in = &input, sh.cut = cl_model_node_count(model) / 2;
+  fault_fixture_up(&fx, MODEL, &sh, dev, devices);
   sh.inflight = 1, sh.retries = 1, sh.deadline_ms = 10000, sh.heartbeat_ms = 1000;
-  fault_expect(model, &input, &sh.expect);
-  proc_mkdtemp(dir);
-  fault_keys(dir, &sh, dev, devices);
-  char model_path[PROC_PATH_MAX], shape[64];
-  snprintf(model_path, sizeof model_path, "%s/models/%s.onnx", testdata(), MODEL);
-  snprintf(shape, sizeof shape, "%lldx%lldx%lldx%lld", (long long)input.dims[0],
-           (long long)input.dims[1], (long long)input.dims[2], (long long)input.dims[3]);
   proc_mem mem[2 + MAX_WORKERS];
   int n_mem = 0;
-  mem[n_mem++] = (proc_mem){"broker", start_broker(), 0, 0, 0};
+  pid_t broker = fault_start_broker(fx.dir, "cloud.log", NULL, sh.endpoint, back_ep);
+  mem[n_mem++] = (proc_mem){"broker", broker, 0, 0, 0};
   for (int i = 0; i < workers; i++) {
     char log[32];
     snprintf(log, sizeof log, "worker%d.log", i);
-    const char *args[] = {"--connect", back_ep, "--threads", "1", "--input-shape", shape};
-    mem[n_mem++] = (proc_mem){"worker", fault_spawn_edge(dir, log, model_path, args, 6,
+    const char *args[] = {"--connect", back_ep, "--threads", "1", "--input-shape", fx.shape_arg};
+    mem[n_mem++] = (proc_mem){"worker", fault_spawn_edge(fx.dir, log, fx.model_path, args, 6,
                                                          "serving through"), 0, 0, 0};
   }
   mem[n_mem++] = (proc_mem){"devices", getpid(), 0, 0, 0};
@@ -151,10 +120,5 @@ Test(soak, devices_through_the_broker, .timeout = 0) {
     fault_kill(mem[i].pid, SIGTERM);
     cr_expect_eq(proc_wait(mem[i].pid, 30), 0, "%s stops cleanly", mem[i].name);
   }
-  for (int i = 0; i < devices; i++) free(dev[i].split_at);
-  cl_tensor_release(&sh.expect);
-  cl_tensor_release(&input);
-  cl_model_free(&model);
-  if (!getenv("CLEAVE_FAULT_KEEP") && errors == 0 && fallbacks == 0) proc_rmdir(dir);
-  else cr_log_info("logs kept in %s", dir);
+  fault_fixture_down(&fx, &sh, dev, devices, errors != 0 || fallbacks != 0);
 }

@@ -13,36 +13,20 @@
 
 static fault_shared sh;
 static fault_device dev[DEVICES];
-static cl_model_t *model;
-static cl_tensor input;
-static char dir[PROC_DIR_MAX], model_path[PROC_PATH_MAX], shape_arg[64], back_ep[64];
+static fault_fixture fx;
+static char back_ep[64];
 
 static void setup(void) {
-  model = load_case(MODEL, "real", &input);
-  memset(&sh, 0, sizeof sh);
-  memset(dev, 0, sizeof dev);
-  sh.m = model;
-  sh.in = &input;
-  sh.cut = cl_model_node_count(model) / 2;
+  fault_fixture_up(&fx, MODEL, &sh, dev, DEVICES);
   sh.inflight = 2;
   sh.retries = 2;
   sh.heartbeat_ms = 300;
   sh.deadline_ms = 5000;
-  fault_expect(model, &input, &sh.expect);
-  proc_mkdtemp(dir);
-  fault_keys(dir, &sh, dev, DEVICES);
-  snprintf(model_path, sizeof model_path, "%s/models/%s.onnx", testdata(), MODEL);
-  snprintf(shape_arg, sizeof shape_arg, "%lldx%lldx%lldx%lld", (long long)input.dims[0],
-           (long long)input.dims[1], (long long)input.dims[2], (long long)input.dims[3]);
 }
 
 static void teardown(void) {
   sh.endpoint[0] = back_ep[0] = '\0';
-  for (int i = 0; i < DEVICES; i++) free(dev[i].split_at);
-  cl_tensor_release(&sh.expect);
-  cl_tensor_release(&input);
-  cl_model_free(&model);
-  if (!getenv("CLEAVE_FAULT_KEEP")) proc_rmdir(dir);   /* keep the logs to look at */
+  fault_fixture_down(&fx, &sh, dev, DEVICES, 0);   /* CLEAVE_FAULT_KEEP: keep the logs */
 }
 
 TestSuite(broker, .init = setup, .fini = teardown, .timeout = 300);
@@ -50,36 +34,16 @@ TestSuite(broker, .init = setup, .fini = teardown, .timeout = 300);
 /* cleave-cloud on two free ports the first time (sh.endpoint and back_ep from its banner), on the
  * same ones after. */
 static pid_t start_broker(void) {
-  char bin[PROC_PATH_MAX], log[PROC_PATH_MAX], front[160], back[160];
-  snprintf(bin, sizeof bin, "%s/cleave-cloud", proc_bin_dir());
-  snprintf(log, sizeof log, "%s/cloud%s.log", dir, sh.endpoint[0] ? "-again" : "");
-  snprintf(front, sizeof front, "%s", sh.endpoint[0] ? sh.endpoint : "tcp://127.0.0.1:*");
-  snprintf(back, sizeof back, "%s", back_ep[0] ? back_ep : "tcp://127.0.0.1:*");
-  char *argv[] = {bin, "--devices", front, "--workers", back, "--heartbeat", "200", NULL};
-  pid_t pid = proc_spawn(argv, log, -1);
-  for (double end = proc_now_s() + 30; proc_now_s() < end; proc_sleep_ms(10)) {
-    char *text = proc_read_text(log);
-    int fp = 0, bp = 0;
-    const char *p = text ? strstr(text, "devices on tcp://127.0.0.1:") : NULL;
-    int ok = p && sscanf(p, "devices on tcp://127.0.0.1:%d, workers on tcp://127.0.0.1:%d", &fp,
-                         &bp) == 2;
-    free(text);
-    if (ok) {
-      snprintf(sh.endpoint, sizeof sh.endpoint, "tcp://127.0.0.1:%d", fp);
-      snprintf(back_ep, sizeof back_ep, "tcp://127.0.0.1:%d", bp);
-      return pid;
-    }
-  }
-  cr_assert_fail("cleave-cloud did not start (%s)", log);
-  return -1;
+  return fault_start_broker(fx.dir, sh.endpoint[0] ? "cloud-again.log" : "cloud.log", "200",
+                            sh.endpoint, back_ep);
 }
 
 static pid_t start_worker(int i) {
   char log[32];
   snprintf(log, sizeof log, "worker%d.log", i);
-  const char *args[] = {"--connect", back_ep, "--threads", "1", "--input-shape", shape_arg,
+  const char *args[] = {"--connect", back_ep, "--threads", "1", "--input-shape", fx.shape_arg,
                         "--heartbeat", "200"};
-  return fault_spawn_edge(dir, log, model_path, args, 8, "serving through the broker");
+  return fault_spawn_edge(fx.dir, log, fx.model_path, args, 8, "serving through the broker");
 }
 
 /* Requests settled by all devices during [t, t + seconds), per second. */
@@ -91,7 +55,7 @@ static double rate_over(double seconds) {
 
 static int log_has(const char *name, const char *needle) {
   char path[PROC_PATH_MAX];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
+  snprintf(path, sizeof path, "%s/%s", fx.dir, name);
   char *text = proc_read_text(path);
   int found = text && strstr(text, needle);
   free(text);

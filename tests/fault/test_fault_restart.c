@@ -16,34 +16,18 @@
 
 static fault_shared sh;
 static fault_device dev[DEVICES];
-static cl_model_t *model;
-static cl_tensor input;
-static char dir[PROC_DIR_MAX], model_path[PROC_PATH_MAX], listen_arg[64], shape_arg[64];
+static fault_fixture fx;
+static char listen_arg[64];
 
 static void setup(void) {
-  model = load_case(MODEL, "real", &input);
-  memset(&sh, 0, sizeof sh);
-  memset(dev, 0, sizeof dev);
-  sh.m = model;
-  sh.in = &input;
-  sh.cut = cl_model_node_count(model) / 2;
+  fault_fixture_up(&fx, MODEL, &sh, dev, DEVICES);
   sh.inflight = 1;
   sh.retries = 1;
   sh.heartbeat_ms = 300;
-  fault_expect(model, &input, &sh.expect);
-  proc_mkdtemp(dir);
-  fault_keys(dir, &sh, dev, DEVICES);
-  snprintf(model_path, sizeof model_path, "%s/models/%s.onnx", testdata(), MODEL);
-  snprintf(shape_arg, sizeof shape_arg, "%lldx%lldx%lldx%lld", (long long)input.dims[0],
-           (long long)input.dims[1], (long long)input.dims[2], (long long)input.dims[3]);
 }
 
 static void teardown(void) {
-  for (int i = 0; i < DEVICES; i++) free(dev[i].split_at);
-  cl_tensor_release(&sh.expect);
-  cl_tensor_release(&input);
-  cl_model_free(&model);
-  if (!getenv("CLEAVE_FAULT_KEEP")) proc_rmdir(dir);   /* keep the logs to look at */
+  fault_fixture_down(&fx, &sh, dev, DEVICES, 0);   /* CLEAVE_FAULT_KEEP: keep the logs */
 }
 
 TestSuite(fault, .init = setup, .fini = teardown, .timeout = 300);
@@ -51,11 +35,11 @@ TestSuite(fault, .init = setup, .fini = teardown, .timeout = 300);
 /* Starts the edge on listen_arg (the first time on a free port, which is then kept). */
 static pid_t start_edge(const char *log_name) {
   const char *args[] = {"--listen", listen_arg[0] ? listen_arg : "tcp://127.0.0.1:*",
-                        "--threads", "2", "--input-shape", shape_arg};
-  pid_t pid = fault_spawn_edge(dir, log_name, model_path, args, 6, "listening on");
+                        "--threads", "2", "--input-shape", fx.shape_arg};
+  pid_t pid = fault_spawn_edge(fx.dir, log_name, fx.model_path, args, 6, "listening on");
   if (!listen_arg[0]) {   /* read the port from the banner */
     char log[PROC_PATH_MAX];
-    snprintf(log, sizeof log, "%s/%s", dir, log_name);
+    snprintf(log, sizeof log, "%s/%s", fx.dir, log_name);
     char *text = proc_read_text(log);
     const char *p = text ? strstr(text, "listening on tcp://127.0.0.1:") : NULL;
     int port = 0;
